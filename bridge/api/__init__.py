@@ -1,0 +1,16 @@
+"""The native Supportly API: one router per spec section, listed explicitly."""
+
+from __future__ import annotations
+
+from bridge.api import account, agents, catalog, companies, contacts, conversations, meta
+from bridge.routing import Router
+
+ROUTERS: tuple[Router, ...] = (
+    meta.router,
+    account.router,
+    agents.router,
+    contacts.router,
+    companies.router,
+    conversations.router,
+    catalog.router,
+)
