@@ -46,7 +46,10 @@ class WebhookDispatcher:
         self.backoff_seconds = backoff_seconds
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._wake = asyncio.Event()
+        self.poll_seconds = min(1.0, max(0.05, backoff_seconds))
         self._limit = asyncio.Semaphore(concurrency)
+        # Claim no more than can be sent well within the claim's lease.
+        self._max_inflight = concurrency * 4
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
 
@@ -80,10 +83,13 @@ class WebhookDispatcher:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
 
     async def drain_once(self) -> int:
-        """Claim due deliveries and send them; return how many were claimed."""
+        """Claim due deliveries and start sending them; return how many were claimed."""
+        room = self._max_inflight - len(self._inflight)
+        if room <= 0:
+            return 0
         now = utcnow()
         async with self.sessions() as session, session.begin():
             rows = (
@@ -94,7 +100,7 @@ class WebhookDispatcher:
                         WebhookDelivery.next_attempt_at <= now,
                     )
                     .order_by(WebhookDelivery.id)
-                    .limit(BATCH)
+                    .limit(min(BATCH, room))
                 )
             ).scalars().all()
             claimed: list[int] = []
@@ -110,10 +116,14 @@ class WebhookDispatcher:
         for delivery_id in claimed:
             task = asyncio.create_task(self._deliver(delivery_id))
             self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
-        if claimed:
-            await asyncio.gather(*[t for t in self._inflight], return_exceptions=True)
+            task.add_done_callback(self._finished)
         return len(claimed)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("webhook_delivery_crashed", error=repr(task.exception()))
+        self._wake.set()
 
     async def _deliver(self, delivery_id: int) -> None:
         async with self._limit:
@@ -155,7 +165,7 @@ class WebhookDispatcher:
         values: dict[str, Any] = {"attempts": attempts, "response_status": status, "last_error": error}
         if error is None:
             values.update(status="delivered", delivered_at=utcnow())
-            log.info("webhook_delivered", delivery_id=delivery.id, webhook_id=delivery.webhook_id, event=delivery.event)
+            log.info("webhook_delivered", delivery_id=delivery.id, webhook_id=delivery.webhook_id, webhook_event=delivery.event)
         elif attempts >= self.max_attempts:
             values.update(status="failed")
             log.warning("webhook_failed", delivery_id=delivery.id, attempts=attempts, error=error)
