@@ -161,6 +161,8 @@ class AccessToken(Base):
     owner_type: Mapped[str] = mapped_column(String(16))
     owner_id: Mapped[int]
     name: Mapped[str | None] = mapped_column(String(255))
+    # A legacy client's token registered as an alias works only on that provider's surface.
+    surface: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -459,6 +461,19 @@ class Campaign(Timestamped, Base):
     scheduled_at: Mapped[dt.datetime | None]
     trigger_rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
     trigger_only_during_business_hours: Mapped[bool] = mapped_column(default=False)
+
+
+class LegacyTenant(Base):
+    """A legacy helpdesk's tenant (SupportBee company, Smartsupp account, Chatwoot account) bound to an account."""
+
+    __tablename__ = "legacy_tenants"
+    __table_args__ = (UniqueConstraint("provider", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = account_fk()
+    provider: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class ExternalRef(Base):

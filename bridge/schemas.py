@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
 
 Role = Literal["administrator", "agent"]
 Availability = Literal["online", "busy", "offline"]
@@ -246,29 +246,82 @@ class CannedResponseData(Stamps):
     content: str | None = Field(default=None, min_length=1)
 
 
+AutomationEvent = Literal[
+    "conversation_created",
+    "conversation_updated",
+    "conversation_status_changed",
+    "message_created",
+    "contact_created",
+    "contact_updated",
+]
+AutomationActionName = Literal[
+    "assign_an_agent",
+    "assign_a_team",
+    "add_label",
+    "remove_label",
+    "send_message",
+    "mute_conversation",
+    "resolve_conversation",
+    "snooze_conversation",
+]
+AUTOMATION_ACTIONS: tuple[str, ...] = get_args(AutomationActionName)
+
+
+class _ConditionShape(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    attribute_key: str = Field(min_length=1)
+    filter_operator: str = Field(min_length=1)
+    values: list[Any]
+    query_operator: Literal["and", "or", "AND", "OR"] | None = None
+
+
+class _ActionShape(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    action_name: AutomationActionName
+    action_params: list[Any] | None = None
+
+
+def _shaped(shape: type[BaseModel]) -> AfterValidator:
+    """Check a JSON object against ``shape`` but keep it as the plain dict the client sent."""
+
+    def check(item: dict[str, Any]) -> dict[str, Any]:
+        try:
+            shape.model_validate(item)
+        except ValidationError as err:
+            first = err.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ValueError(f"{where}: {first['msg']}") from err
+        return item
+
+    return AfterValidator(check)
+
+
+# Stored as JSON exactly as given (the rule engine reads dicts), but validated item by item so a
+# bad item is reported as ``conditions.<n>`` / ``actions.<n>``.
+AutomationCondition = Annotated[dict[str, Any], _shaped(_ConditionShape)]
+AutomationAction = Annotated[dict[str, Any], _shaped(_ActionShape)]
+
+
 class AutomationRuleData(Stamps):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = None
-    event_name: (
-        Literal[
-            "conversation_created",
-            "conversation_updated",
-            "conversation_status_changed",
-            "message_created",
-            "contact_created",
-            "contact_updated",
-        ]
-        | None
-    ) = None
-    conditions: list[dict[str, Any]] | None = None
-    actions: list[dict[str, Any]] | None = None
+    event_name: AutomationEvent | None = None
+    conditions: list[AutomationCondition] | None = None
+    actions: list[AutomationAction] | None = Field(default=None, min_length=1)
     active: bool | None = None
 
 
 class WebhookData(Stamps):
-    url: str | None = None
+    url: str | None = Field(default=None, min_length=1, max_length=2048)
     name: str | None = Field(default=None, max_length=255)
-    subscriptions: list[WebhookEvent] | None = None
+    subscriptions: list[WebhookEvent] | None = Field(default=None, min_length=1)
+
+    @field_validator("subscriptions")
+    @classmethod
+    def _unique(cls, value: list[WebhookEvent] | None) -> list[WebhookEvent] | None:
+        return None if value is None else list(dict.fromkeys(value))
 
 
 class CustomAttributeData(Stamps):
@@ -301,3 +354,72 @@ def slugify_key(display_name: str) -> str:
     """Derive an attribute key from its display name (``Subscription Plan`` → ``subscription_plan``)."""
     key = re.sub(r"[^a-z0-9]+", "_", display_name.lower()).strip("_")
     return key or "attribute"
+
+
+# -- records: canonical objects as stored, with their ids (what reverse mappings read) ------------
+class ContactRecord(ContactData):
+    id: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class CompanyRecord(CompanyData):
+    id: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class AgentRecord(AgentData):
+    id: int
+
+
+class TeamRecord(TeamData):
+    id: int
+    member_ids: list[int] = Field(default_factory=list)
+
+
+class InboxRecord(InboxData):
+    id: int
+
+
+class LabelRecord(LabelData):
+    id: int
+
+
+class CannedResponseRecord(CannedResponseData):
+    id: int
+
+
+class AutomationRuleRecord(AutomationRuleData):
+    id: int
+
+
+class AttachmentRecord(Canonical):
+    id: int
+    message_id: int
+    file_name: str
+    content_type: str
+    size: int
+    checksum: str
+    url: str
+    created_at: dt.datetime
+
+
+class MessageRecord(MessageData):
+    """A stored message; ``attachments`` of the input side are replaced by stored attachment records."""
+
+    id: int
+    conversation_id: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    stored_attachments: list[AttachmentRecord] = Field(default_factory=list)
+
+
+class ConversationRecord(ConversationData):
+    """A stored conversation; ``id`` is internal, ``display_id`` is what clients see."""
+
+    id: int
+    display_id: int
+    labels: list[str] = Field(default_factory=list)
+    created_at: dt.datetime
+    updated_at: dt.datetime

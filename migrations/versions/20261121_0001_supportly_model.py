@@ -53,6 +53,13 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_platform_apps'))
     )
+    op.create_table('platform_app_permissibles',
+    sa.Column('platform_app_id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_platform_app_permissibles_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['platform_app_id'], ['platform_apps.id'], name=op.f('fk_platform_app_permissibles_platform_app_id_platform_apps'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('platform_app_id', 'account_id', name=op.f('pk_platform_app_permissibles'))
+    )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
@@ -574,6 +581,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_account_users_account_id'))
 
     op.drop_table('account_users')
+    op.drop_table('platform_app_permissibles')
     op.drop_table('users')
     op.drop_table('platform_apps')
     op.drop_table('accounts')
