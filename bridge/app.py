@@ -10,7 +10,8 @@ from aiohttp import web
 from bridge import appkeys, db
 from bridge.api import ROUTERS
 from bridge.logs import get_logger
-from bridge.middleware import authenticate, errors, request_log
+from bridge.middleware import ERROR_DIALECTS, SURFACE_PREFIXES, authenticate, errors, request_log
+from bridge.providers import PROVIDERS, install_surface
 from bridge.ratelimit import SlidingWindowLimiter
 from bridge.routing import Endpoint, install
 from bridge.settings import Settings
@@ -64,8 +65,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> web.Application:
     """Build the app; resources are made and closed in ``cleanup_ctx`` in dependency order."""
     settings = settings or Settings.from_env()
+    provider_middlewares = [provider.module("auth").middleware for provider in PROVIDERS]
     app = web.Application(
-        middlewares=[request_log, errors, authenticate],
+        middlewares=[request_log, errors, authenticate, *provider_middlewares],
         client_max_size=settings.max_attachment_bytes + 1024 * 1024,
     )
     app[appkeys.SETTINGS] = settings
@@ -73,5 +75,18 @@ def create_app(settings: Settings | None = None) -> web.Application:
     registry: dict[object, Endpoint] = {}
     app[appkeys.ENDPOINTS] = registry
     install(app, list(ROUTERS), registry)
+    for provider in PROVIDERS:
+        ERROR_DIALECTS[provider.name] = provider.module("errors").render_error
+        prefix = provider.path_prefix.split("{", 1)[0]
+        if (prefix, provider.name) not in SURFACE_PREFIXES:
+            SURFACE_PREFIXES.append((prefix, provider.name))
+        suffix = getattr(settings, f"{provider.name}_host_suffix", None)
+        install_surface(
+            app,
+            provider.module("routes").router,
+            registry,
+            prefix=provider.path_prefix,
+            host_pattern=f"*.{suffix}" if suffix else None,
+        )
     app.cleanup_ctx.extend([_database, _http, _services])
     return app

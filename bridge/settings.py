@@ -31,6 +31,10 @@ class Settings(BaseModel):
     webhook_backoff_seconds: float = 2.0
     webhook_timeout_seconds: float = 10.0
     public_url: str | None = None
+    # Legacy clients that build the host from a subdomain reach the bridge at {company}.<suffix>.
+    supportbee_host_suffix: str = "supportbee.localhost"
+    supportbee_public_create_per_hour: int = 5
+    supportbee_create_per_minute: int = 8
 
     @field_validator("database_url")
     @classmethod

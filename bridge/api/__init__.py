@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.api import account, agents, catalog, companies, contacts, conversations, meta
+from bridge.api import account, agents, catalog, companies, contacts, conversations, legacy, meta
 from bridge.routing import Router
 
 ROUTERS: tuple[Router, ...] = (
@@ -13,4 +13,5 @@ ROUTERS: tuple[Router, ...] = (
     companies.router,
     conversations.router,
     catalog.router,
+    legacy.router,
 )

@@ -20,12 +20,13 @@ from bridge.schemas import AgentData
 from bridge.store.catalog import CatalogWrites
 from bridge.store.conversations import ConversationWrites
 from bridge.store.core import WriterBase
+from bridge.store.legacy import LegacyWrites
 from bridge.store.people import PeopleWrites
 
 log = get_logger(__name__)
 
 
-class Writer(ConversationWrites, PeopleWrites, CatalogWrites, WriterBase):
+class Writer(ConversationWrites, PeopleWrites, CatalogWrites, LegacyWrites, WriterBase):
     """All writes of one unit of work in one account."""
 
 

@@ -1,0 +1,1 @@
+"""SupportBee: drop-in compatibility surface and outbound client (spec: shared/specs/supportbee-api.txt)."""
