@@ -10,16 +10,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bridge.settings import Settings
 
 if TYPE_CHECKING:
-    pass
+    from bridge.auth import Principal
+    from bridge.ratelimit import SlidingWindowLimiter
+    from bridge.routing import Endpoint
+    from bridge.store import Store
+    from bridge.webhooks import WebhookDispatcher
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 HTTP = web.AppKey("http", ClientSession)
-STORE = web.AppKey("store", "Store")
-LIMITER = web.AppKey("limiter", "SlidingWindowLimiter")
-WEBHOOKS = web.AppKey("webhooks", "WebhookDispatcher")
-ENDPOINTS = web.AppKey("endpoints", "dict[object, Endpoint]")
+STORE: web.AppKey[Store] = web.AppKey("store")
+LIMITER: web.AppKey[SlidingWindowLimiter] = web.AppKey("limiter")
+WEBHOOKS: web.AppKey[WebhookDispatcher] = web.AppKey("webhooks")
+ENDPOINTS: web.AppKey[dict[object, Endpoint]] = web.AppKey("endpoints")
 
-PRINCIPAL = web.RequestKey("principal", "Principal")
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal")
 REQUEST_ID = web.RequestKey("request_id", str)

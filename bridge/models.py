@@ -144,9 +144,7 @@ class PlatformAppPermissible(Base):
 
     __tablename__ = "platform_app_permissibles"
 
-    platform_app_id: Mapped[int] = mapped_column(
-        ForeignKey("platform_apps.id", ondelete="CASCADE"), primary_key=True
-    )
+    platform_app_id: Mapped[int] = mapped_column(ForeignKey("platform_apps.id", ondelete="CASCADE"), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
 
 
@@ -316,9 +314,7 @@ class ConversationLabel(Base):
     __tablename__ = "conversation_labels"
     __table_args__ = (Index(None, "account_id", "title"),)
 
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
-    )
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
     title: Mapped[str] = mapped_column(String(255), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
 
@@ -495,4 +491,3 @@ class ExternalRef(Base):
     fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-

@@ -76,7 +76,7 @@ class WebhookDispatcher:
                 due = await self.drain_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the worker must outlive a failed poll (e.g. DB restart)
+            except Exception:
                 log.exception("webhook_poll_failed")
                 due = 0
             if due:
@@ -93,16 +93,20 @@ class WebhookDispatcher:
         now = utcnow()
         async with self.sessions() as session, session.begin():
             rows = (
-                await session.execute(
-                    select(WebhookDelivery.id)
-                    .where(
-                        or_(WebhookDelivery.status == "pending", WebhookDelivery.status == "sending"),
-                        WebhookDelivery.next_attempt_at <= now,
+                (
+                    await session.execute(
+                        select(WebhookDelivery.id)
+                        .where(
+                            or_(WebhookDelivery.status == "pending", WebhookDelivery.status == "sending"),
+                            WebhookDelivery.next_attempt_at <= now,
+                        )
+                        .order_by(WebhookDelivery.id)
+                        .limit(min(BATCH, room))
                     )
-                    .order_by(WebhookDelivery.id)
-                    .limit(min(BATCH, room))
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             claimed: list[int] = []
             for delivery_id in rows:
                 # A claim is a conditional update, so several processes never send one delivery twice.
@@ -165,7 +169,12 @@ class WebhookDispatcher:
         values: dict[str, Any] = {"attempts": attempts, "response_status": status, "last_error": error}
         if error is None:
             values.update(status="delivered", delivered_at=utcnow())
-            log.info("webhook_delivered", delivery_id=delivery.id, webhook_id=delivery.webhook_id, webhook_event=delivery.event)
+            log.info(
+                "webhook_delivered",
+                delivery_id=delivery.id,
+                webhook_id=delivery.webhook_id,
+                webhook_event=delivery.event,
+            )
         elif attempts >= self.max_attempts:
             values.update(status="failed")
             log.warning("webhook_failed", delivery_id=delivery.id, attempts=attempts, error=error)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,9 +132,7 @@ class Tenant:
         return data["id"], token
 
     async def inbox(self, name: str = "Website") -> int:
-        _, data = await self.call(
-            "POST", "/inboxes", json={"name": name, "channel": {"type": "api"}}, expect=200
-        )
+        _, data = await self.call("POST", "/inboxes", json={"name": name, "channel": {"type": "api"}}, expect=200)
         return int(data["id"])
 
     async def contact(self, **fields: Any) -> int:
@@ -176,11 +174,11 @@ async def other(client: TestClient[web.Request, web.Application]) -> Tenant:
 def assert_error(status: int, data: Any, expected_status: int, field: str | None = None) -> None:
     """Assert the native error envelope ``{"errors": [{field, message, code}]}``."""
     assert status == expected_status, (status, data)
-    assert isinstance(data, dict) and isinstance(data.get("errors"), list) and data["errors"], data
+    assert isinstance(data, dict), data
+    assert isinstance(data.get("errors"), list), data
+    assert data["errors"], data
     first = data["errors"][0]
     assert set(first) >= {"field", "message", "code"}, first
     assert first["message"], first
     if field is not None:
         assert field in [e["field"] for e in data["errors"]], data
-
-

@@ -63,7 +63,9 @@ def _diff(async_url: str) -> list[object]:
         try:
             async with engine.connect() as conn:
                 return await conn.run_sync(
-                    lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata)
+                    lambda c: compare_metadata(
+                        MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata
+                    )
                 )
         finally:
             await engine.dispose()
@@ -80,5 +82,3 @@ def test_upgrade_head_matches_models_and_downgrade_base_empties(empty_database: 
     assert _tables(url) <= {"alembic_version"}
     db.upgrade_sync(url)
     assert set(Base.metadata.tables) <= _tables(url)
-
-

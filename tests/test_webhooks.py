@@ -34,8 +34,8 @@ class Receiver:
             self.arrived.set()
         return web.Response(status=status)
 
-    async def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, count: int, within: float = 10.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + within
         while len(self.calls) < count:
             remaining = deadline - time.monotonic()
             assert remaining > 0, f"only {len(self.calls)} of {count} deliveries arrived: {self.calls}"
@@ -100,7 +100,12 @@ async def test_subscribed_events_are_delivered(tenant: Tenant, receiver_factory:
     await tenant.call("POST", f"/conversations/{display_id}/toggle_status", json={"status": "resolved"}, expect=200)
     calls = await receiver.wait_for(4)
     by_event = {call["event"]: call for call in calls}
-    assert set(by_event) == {"contact_created", "conversation_created", "message_created", "conversation_status_changed"}
+    assert set(by_event) == {
+        "contact_created",
+        "conversation_created",
+        "message_created",
+        "conversation_status_changed",
+    }
     assert by_event["conversation_created"]["id"] == display_id
     message = by_event["message_created"]
     assert (message["content"], message["message_type"]) == ("Hello!", "outgoing")
@@ -173,6 +178,8 @@ async def test_import_mode_emits_nothing(tenant: Tenant, receiver_factory: Any) 
         await w.create_conversation(ConversationData(inbox_id=inbox_id, contact_id=contact.id))
     async with tenant.store.reader() as session:
         rows = (
-            await session.execute(select(WebhookDelivery).where(WebhookDelivery.account_id == tenant.account_id))
-        ).scalars().all()
+            (await session.execute(select(WebhookDelivery).where(WebhookDelivery.account_id == tenant.account_id)))
+            .scalars()
+            .all()
+        )
     assert rows == []

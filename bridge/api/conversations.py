@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -252,14 +252,18 @@ async def list_conversations(request: web.Request) -> web.Response:
     async with store(request).reader() as session:
         total, mine_count, unassigned = (await session.execute(counts_query)).one()
         rows = (
-            await session.execute(
-                select(Conversation)
-                .where(and_(*page_conditions))
-                .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
-                .limit(PER_PAGE)
-                .offset((query.page - 1) * PER_PAGE)
+            (
+                await session.execute(
+                    select(Conversation)
+                    .where(and_(*page_conditions))
+                    .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+                    .limit(PER_PAGE)
+                    .offset((query.page - 1) * PER_PAGE)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         payload = await conversation_payloads(session, me.account_id, rows)
     meta = {
         "mine_count": int(mine_count),
@@ -437,8 +441,10 @@ async def list_messages(request: web.Request) -> web.Response:
         if query.after is not None:
             conditions.append(Message.id > query.after)
         messages = (
-            await session.execute(select(Message).where(*conditions).order_by(Message.created_at, Message.id))
-        ).scalars().all()
+            (await session.execute(select(Message).where(*conditions).order_by(Message.created_at, Message.id)))
+            .scalars()
+            .all()
+        )
         attachments: dict[int, list[Attachment]] = {}
         if messages:
             for item in (
@@ -478,21 +484,20 @@ async def _message_body(request: web.Request) -> tuple[MessageCreate, list[Attac
     files: list[AttachmentData] = []
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
-        if not hasattr(part, "name"):
+        if not isinstance(part, BodyPartReader):
             raise BadRequest("nested multipart bodies are not supported", field="body")
         name = part.name or ""
-        if part.filename:  # type: ignore[union-attr]
-            content = await part.read(decode=True)  # type: ignore[union-attr]
+        if part.filename:
+            content = await part.read(decode=True)
             files.append(
                 AttachmentData(
-                    file_name=part.filename,  # type: ignore[union-attr]
+                    file_name=part.filename,
                     content_type=part.headers.get("Content-Type", "application/octet-stream"),
                     data=bytes(content),
                 )
             )
         else:
-            value = await part.text()  # type: ignore[union-attr]
-            fields[name.removesuffix("[]")] = value
+            fields[name.removesuffix("[]")] = await part.text()
     if "private" in fields:
         fields["private"] = str(fields["private"]).lower() in {"1", "true", "yes", "on"}
     return validate(MessageCreate, fields), files
@@ -534,9 +539,7 @@ async def create_message(request: web.Request) -> web.Response:
     )
 
 
-@router.delete(
-    "/conversations/{conversation_id}/messages/{id}", summary="Delete a message", tag="Messages"
-)
+@router.delete("/conversations/{conversation_id}/messages/{id}", summary="Delete a message", tag="Messages")
 async def delete_message(request: web.Request) -> web.Response:
     display_id = path_id(request, "conversation_id", what="Conversation")
     message_id = path_id(request, what="Message")
@@ -545,4 +548,3 @@ async def delete_message(request: web.Request) -> web.Response:
         conversation = await w.conversation(display_id)
         row = await w.delete_message(conversation, message_id)
     return json_response(render.message(row, conversation_display_id=display_id))
-

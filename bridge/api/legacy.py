@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from bridge.api.common import native_router, path_id, principal, store
 from bridge.models import LegacyTenant
-from bridge.routing import json_response, no_content, parse_body
 from bridge.render import iso
+from bridge.routing import json_response, no_content, parse_body
 
 router = native_router("Legacy compatibility")
 ProviderName = Literal["supportbee"]

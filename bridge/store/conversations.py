@@ -101,9 +101,7 @@ class ConversationWrites(WriterBase):
     async def update_conversation(self, row: Conversation, data: ConversationData) -> Conversation:
         """Apply a partial update; status changes also emit ``conversation_status_changed``."""
         await self._check_refs(data)
-        values = self.update_values(
-            data, exclude=frozenset({"labels", "display_id", "inbox_id", "contact_id"})
-        )
+        values = self.update_values(data, exclude=frozenset({"labels", "display_id", "inbox_id", "contact_id"}))
         old_status = row.status
         if values.get("status") not in (None, "snoozed") and "snoozed_until" not in values:
             values["snoozed_until"] = None
@@ -200,11 +198,7 @@ class ConversationWrites(WriterBase):
         attachments = [await self.add_attachment(row, item) for item in data.attachments]
         if message_type in {"incoming", "outgoing"} and not private:
             conversation.last_activity_at = max(conversation.last_activity_at, created)
-            if (
-                message_type == "outgoing"
-                and sender_type == "agent"
-                and conversation.first_reply_created_at is None
-            ):
+            if message_type == "outgoing" and sender_type == "agent" and conversation.first_reply_created_at is None:
                 conversation.first_reply_created_at = created
             conversation.waiting_since = created if message_type == "incoming" else None
             if not self.import_mode:

@@ -241,4 +241,3 @@ class WriterBase:
             )
         )
         return {int(i): str(e) for i, e in rows.all()}
-

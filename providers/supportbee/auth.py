@@ -21,7 +21,7 @@ from bridge.models import AccessToken, AccountUser, LegacyTenant
 from bridge.routing import Endpoint
 
 SURFACE = "supportbee"
-CONTEXT = web.RequestKey("supportbee_context", "Desk")
+CONTEXT: web.RequestKey[Desk] = web.RequestKey("supportbee_context")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +84,7 @@ async def resolve_desk(request: web.Request, endpoint: Endpoint) -> Desk:
     async with store.reader() as session:
         account_id = (
             await session.execute(
-                select(LegacyTenant.account_id).where(
-                    LegacyTenant.provider == SURFACE, LegacyTenant.name == company
-                )
+                select(LegacyTenant.account_id).where(LegacyTenant.provider == SURFACE, LegacyTenant.name == company)
             )
         ).scalar_one_or_none()
         if account_id is None:

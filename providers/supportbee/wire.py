@@ -92,10 +92,18 @@ def parse_date(value: str, *, field: str) -> dt.datetime:
             continue
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     cleaned = _ORDINAL.sub(r"\1", text)
-    for fmt in ("%Y%m%dT%H%M%S%z", "%Y%m%dT%H%M%S", "%d %b %Y %I:%M:%S %p", "%d %B %Y %I:%M:%S %p",
-                "%d %b %Y %H:%M:%S", "%d %b %Y", "%Y%m%d", "%Y-%m-%d"):
+    for fmt in (
+        "%Y%m%dT%H%M%S%z",
+        "%Y%m%dT%H%M%S",
+        "%d %b %Y %I:%M:%S %p",
+        "%d %B %Y %I:%M:%S %p",
+        "%d %b %Y %H:%M:%S",
+        "%d %b %Y",
+        "%Y%m%d",
+        "%Y-%m-%d",
+    ):
         try:
-            parsed = dt.datetime.strptime(cleaned, fmt)
+            parsed = dt.datetime.strptime(cleaned, fmt)  # noqa: DTZ007 - the spec's naive times are UTC
         except ValueError:
             continue
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

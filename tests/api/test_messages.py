@@ -12,8 +12,10 @@ from tests.conftest import Tenant, assert_error
 async def test_reply_note_and_incoming_message(tenant: Tenant) -> None:
     display_id = await tenant.conversation()
     _, reply = await tenant.call(
-        "POST", f"/conversations/{display_id}/messages",
-        json={"content": "Thanks for reaching out!", "message_type": "outgoing"}, expect=200,
+        "POST",
+        f"/conversations/{display_id}/messages",
+        json={"content": "Thanks for reaching out!", "message_type": "outgoing"},
+        expect=200,
     )
     assert reply["conversation_id"] == display_id
     assert (reply["message_type"], reply["private"], reply["sender_type"]) == ("outgoing", False, "agent")
@@ -22,16 +24,16 @@ async def test_reply_note_and_incoming_message(tenant: Tenant) -> None:
     )
     assert note["private"] is True
     _, incoming = await tenant.call(
-        "POST", f"/conversations/{display_id}/messages",
-        json={"content": "Customer says hi", "message_type": "incoming"}, expect=200,
+        "POST",
+        f"/conversations/{display_id}/messages",
+        json={"content": "Customer says hi", "message_type": "incoming"},
+        expect=200,
     )
     assert incoming["sender_type"] == "contact"
     _, listed = await tenant.call("GET", f"/conversations/{display_id}/messages", expect=200)
     assert [m["content"] for m in listed["payload"]] == ["Thanks for reaching out!", "internal", "Customer says hi"]
     assert listed["meta"]["contact"]["id"] == incoming["sender_id"]
-    _, after = await tenant.call(
-        "GET", f"/conversations/{display_id}/messages?after={reply['id']}", expect=200
-    )
+    _, after = await tenant.call("GET", f"/conversations/{display_id}/messages?after={reply['id']}", expect=200)
     assert [m["id"] for m in after["payload"]] == [note["id"], incoming["id"]]
 
 
