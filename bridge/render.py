@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from bridge.models import (
@@ -71,6 +72,7 @@ def agent(user: User, membership: AccountUser) -> dict[str, Any]:
         "display_name": user.display_name,
         "role": membership.role,
         "thumbnail": user.avatar_url or "",
+        "custom_role_id": None,
         "active": membership.active,
     }
 
@@ -87,6 +89,8 @@ def team(row: Team, *, is_member: bool = False) -> dict[str, Any]:
 
 
 def inbox(row: Inbox) -> dict[str, Any]:
+    """Chatwoot's ``inbox``: channel settings it keeps per channel live in ``channel_config`` here."""
+    config = row.channel_config or {}
     return {
         "id": row.id,
         "account_id": row.account_id,
@@ -105,9 +109,27 @@ def inbox(row: Inbox) -> dict[str, Any]:
         "timezone": row.timezone,
         "out_of_office_message": row.out_of_office_message,
         "enable_auto_assignment": row.enable_auto_assignment,
-        "channel_config": row.channel_config,
+        "channel_config": config,
         "avatar_url": "",
+        "widget_color": config.get("widget_color"),
+        "welcome_title": config.get("welcome_title"),
+        "welcome_tagline": config.get("welcome_tagline"),
+        "callback_webhook_url": row.webhook_url,
+        "enable_email_collect": config.get("enable_email_collect", True),
+        "csat_survey_enabled": config.get("csat_survey_enabled", False),
+        "allow_messages_after_resolved": config.get("allow_messages_after_resolved", True),
+        "lock_to_single_conversation": config.get("lock_to_single_conversation", False),
+        "sender_name_type": config.get("sender_name_type", "friendly"),
+        "business_name": config.get("business_name"),
     }
+
+
+def decimal_text(value: Decimal | None) -> str | None:
+    """Format money like Rails' BigDecimal: ``5000000`` → ``"5000000.0"``, ``1234.50`` → ``"1234.5"``."""
+    if value is None:
+        return None
+    text = format(value.normalize(), "f")
+    return text if "." in text else f"{text}.0"
 
 
 def company(row: Company, contacts_count: int = 0) -> dict[str, Any]:
@@ -118,7 +140,7 @@ def company(row: Company, contacts_count: int = 0) -> dict[str, Any]:
         "description": row.description,
         "industry": row.industry,
         "employee_count": row.employee_count,
-        "annual_revenue": None if row.annual_revenue is None else f"{row.annual_revenue:.1f}",
+        "annual_revenue": decimal_text(row.annual_revenue),
         "phone": row.phone,
         "address": row.address,
         "social_links": row.social_links,
@@ -333,7 +355,8 @@ def custom_attribute(row: CustomAttributeDefinition) -> dict[str, Any]:
     }
 
 
-def campaign(row: Campaign) -> dict[str, Any]:
+def campaign(row: Campaign, *, inbox_row: Inbox | None = None, sender: User | None = None) -> dict[str, Any]:
+    """Render a campaign; like Chatwoot it embeds its inbox and sender (``inbox_id``/``sender_id`` kept too)."""
     return {
         "id": row.id,
         "account_id": row.account_id,
@@ -341,7 +364,9 @@ def campaign(row: Campaign) -> dict[str, Any]:
         "description": row.description,
         "message": row.message,
         "inbox_id": row.inbox_id,
+        "inbox": inbox(inbox_row) if inbox_row is not None else None,
         "sender_id": row.sender_id,
+        "sender": _user_brief(sender),
         "enabled": row.enabled,
         "campaign_type": row.campaign_type,
         "campaign_status": row.campaign_status,

@@ -35,12 +35,21 @@ def base_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
+# Ids are 32-bit on PostgreSQL; larger numbers can name no row and never reach the database.
+MAX_ID = 2**31 - 1
+
+
 def path_id(request: web.Request, name: str = "id", *, what: str = "Resource") -> int:
     """Read an integer id from the path; anything else is simply not found."""
     raw = request.match_info.get(name, "")
-    if not raw.isdigit() or len(raw) > 18:
+    if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ID:
         raise NotFound(f"{what} not found", field=name)
     return int(raw)
+
+
+def escape_like(text: str) -> str:
+    """Escape LIKE wildcards so the user's text matches literally (escape character ``\\``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class Page(BaseModel):

@@ -223,17 +223,11 @@ class ConversationWrites(WriterBase):
         attachments = (
             (await self.session.execute(select(Attachment).where(Attachment.message_id == row.id))).scalars().all()
         )
-        keys = [a.storage_key for a in attachments if a.storage_key]
+        keys = {a.storage_key for a in attachments if a.storage_key}
         await self.session.delete(row)
         await self.session.flush()
-        self.after_commit.append(lambda: self._remove_files(keys))
+        await self.release_files(keys)
         return row
-
-    def _remove_files(self, keys: list[str]) -> None:
-        if self.attachments_dir is None:
-            return
-        for key in keys:
-            (Path(self.attachments_dir) / key).unlink(missing_ok=True)
 
     async def add_attachment(self, message: Message, data: AttachmentData) -> Attachment:
         """Store an attachment's bytes under the attachments folder (content-addressed) and record it."""

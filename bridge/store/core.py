@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import insert, select
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.errors import Conflict, NotFound, Unprocessable
-from bridge.models import AccountUser, Base, ExternalRef, Webhook, WebhookDelivery, utcnow
+from bridge.models import AccountUser, Attachment, Base, ExternalRef, Webhook, WebhookDelivery, utcnow
 
 T = TypeVar("T", bound=Base)
 
@@ -171,6 +172,35 @@ class WriterBase:
         missing = sorted(set(user_ids) - found)
         if missing:
             raise Unprocessable(f"unknown agent ids {missing}", field=field, code="not_found")
+
+    async def release_files(self, keys: set[str | None] | set[str]) -> None:
+        """After commit, delete attachment files no attachment of the account uses any more.
+
+        Files are content-addressed, so identical uploads share one file; call after the rows are gone.
+        """
+        if not keys:
+            return
+        wanted = {key for key in keys if key}
+        still_used = set(
+            (
+                await self.session.execute(
+                    select(Attachment.storage_key).where(
+                        Attachment.account_id == self.account_id, Attachment.storage_key.in_(wanted)
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        orphans = sorted(wanted - still_used)
+        if orphans and self.attachments_dir is not None:
+            folder = Path(self.attachments_dir)
+
+            def unlink() -> None:
+                for key in orphans:
+                    (folder / key).unlink(missing_ok=True)
+
+            self.after_commit.append(unlink)
 
     # -- identity across systems ----------------------------------------------------------------
     async def external_ref(self, provider: str, kind: str, external_id: str) -> int | None:

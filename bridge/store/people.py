@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -15,11 +16,13 @@ from bridge.models import (
     Account,
     AccountUser,
     Activity,
+    Attachment,
     Company,
     Contact,
     Conversation,
     Inbox,
     InboxMember,
+    Message,
     Team,
     TeamMember,
     User,
@@ -68,9 +71,7 @@ class PeopleWrites(WriterBase):
             )
         existing = (
             await self.session.execute(
-                select(AccountUser).where(
-                    AccountUser.account_id == self.account_id, AccountUser.user_id == user.id
-                )
+                select(AccountUser).where(AccountUser.account_id == self.account_id, AccountUser.user_id == user.id)
             )
         ).scalar_one_or_none()
         if existing is not None and existing.active:
@@ -198,10 +199,18 @@ class PeopleWrites(WriterBase):
         return await self.insert_row(Inbox, values)
 
     async def update_inbox(self, inbox_id: int, data: InboxData) -> Inbox:
-        return await self.update_row(Inbox, inbox_id, self.update_values(data, exclude=frozenset({"channel_type"})))
+        """Update an inbox; ``channel_config`` keys merge into the stored ones (the channel type never changes)."""
+        row = await self.get_row(Inbox, inbox_id, what="Inbox")
+        values = self.update_values(data, exclude=frozenset({"channel_type"}))
+        if data.channel_config is not None:
+            values["channel_config"] = {**(row.channel_config or {}), **data.channel_config}
+        return await self.update_row(Inbox, inbox_id, values)
 
-    async def set_inbox_members(self, inbox_id: int, user_ids: list[int], *, mode: str) -> list[int]:
-        await self.get_row(Inbox, inbox_id, what="Inbox")
+    async def set_inbox_members(self, inbox_id: int, user_ids: list[int], *, mode: str, field: str = "id") -> list[int]:
+        """Add, remove or replace an inbox's agents; ``field`` names the inbox id in a 404."""
+        inbox = await self.session.get(Inbox, inbox_id)
+        if inbox is None or inbox.account_id != self.account_id:
+            raise NotFound("Inbox not found", field=field)
         await self.require_agents(user_ids)
         current = set(
             (await self.session.execute(select(InboxMember.user_id).where(InboxMember.inbox_id == inbox_id)))
@@ -226,11 +235,40 @@ class PeopleWrites(WriterBase):
         return await self.insert_row(Company, self.creation_values(data))
 
     async def update_company(self, company_id: int, data: CompanyData) -> Company:
-        return await self.update_row(Company, company_id, self.update_values(data))
+        row = await self.get_row(Company, company_id, what="Company")
+        if "name" in data.model_fields_set and not data.name:
+            raise Unprocessable("can't be blank", field="name", code="blank")
+        for key, value in self.update_values(data).items():
+            setattr(row, key, value)
+        await self.session.flush()
+        return row
+
+    async def delete_company(self, company_id: int) -> Company:
+        """Delete a company; its contacts stay, unlinked (each one is a ``contact_updated``)."""
+        row = await self.get_row(Company, company_id, what="Company")
+        linked = (
+            (
+                await self.session.execute(
+                    select(Contact).where(Contact.account_id == self.account_id, Contact.company_id == company_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        now = self.stamp(None)
+        for contact in linked:
+            contact.company_id = None
+            contact.updated_at = now
+            self.emit("contact_updated", partial(render.contact, contact))
+        await self.session.flush()
+        await self.session.delete(row)
+        await self.session.flush()
+        return row
 
     # -- contacts -------------------------------------------------------------------------------
     async def create_contact(self, data: ContactData) -> Contact:
         await self.require_in_account(Company, data.company_id, "company_id")
+        await self._require_unique_contact(data, None)
         values = self.creation_values(data)
         values.setdefault("last_activity_at", values["created_at"])
         row = await self.insert_row(Contact, values, unique_field=self._contact_unique_field(data))
@@ -238,12 +276,50 @@ class PeopleWrites(WriterBase):
         return row
 
     async def update_contact(self, contact_id: int, data: ContactData) -> Contact:
+        await self.get_row(Contact, contact_id, what="Contact")
         await self.require_in_account(Company, data.company_id, "company_id")
+        await self._require_unique_contact(data, contact_id)
         row = await self.update_row(
             Contact, contact_id, self.update_values(data), unique_field=self._contact_unique_field(data)
         )
         self.emit("contact_updated", lambda: render.contact(row))
         return row
+
+    async def delete_contact(self, contact_id: int) -> Contact:
+        """Delete a contact; the database cascades its conversations (with messages) and activities."""
+        row = await self.get_row(Contact, contact_id, what="Contact")
+        keys = set(
+            (
+                await self.session.execute(
+                    select(Attachment.storage_key)
+                    .join(Message, Message.id == Attachment.message_id)
+                    .join(Conversation, Conversation.id == Message.conversation_id)
+                    .where(
+                        Conversation.account_id == self.account_id,
+                        Conversation.contact_id == contact_id,
+                        Attachment.storage_key.is_not(None),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        await self.session.delete(row)
+        await self.session.flush()
+        await self.release_files(keys)
+        return row
+
+    async def _require_unique_contact(self, data: ContactData, contact_id: int | None) -> None:
+        """422 ``taken`` naming the field when another contact of the account has this email or identifier."""
+        for field, column in (("email", Contact.email), ("identifier", Contact.identifier)):
+            value = getattr(data, field)
+            if not value or field not in data.model_fields_set:
+                continue
+            query = select(Contact.id).where(Contact.account_id == self.account_id, column == value)
+            if contact_id is not None:
+                query = query.where(Contact.id != contact_id)
+            if (await self.session.execute(query.limit(1))).first() is not None:
+                raise Unprocessable("has already been taken", field=field, code="taken")
 
     @staticmethod
     def _contact_unique_field(data: ContactData) -> str:
@@ -253,22 +329,39 @@ class PeopleWrites(WriterBase):
     async def create_activity(self, contact_id: int, data: ActivityData) -> Activity:
         await self.get_row(Contact, contact_id, what="Contact")
         if not data.activity_type or not data.title:
-            raise Unprocessable("can't be blank", field="activity_type" if not data.activity_type else "title")
-        await self.require_agents([data.user_id] if data.user_id else [])
+            raise Unprocessable(
+                "can't be blank", field="activity_type" if not data.activity_type else "title", code="blank"
+            )
+        await self.require_agents([data.user_id] if data.user_id else [], field="user_id")
         values = self.creation_values(data, exclude=frozenset({"metadata"}))
         values["metadata_"] = data.metadata or {}
         values["contact_id"] = contact_id
         return await self.insert_row(Activity, values)
 
-    async def update_activity(self, contact_id: int, activity_id: int, data: ActivityData) -> Activity:
+    async def contact_activity(self, contact_id: int, activity_id: int) -> Activity:
+        """Load an activity of this contact (in this account), or 404."""
+        await self.get_row(Contact, contact_id, what="Contact")
         row = await self.get_row(Activity, activity_id, what="Activity")
         if row.contact_id != contact_id:
             raise NotFound("Activity not found", field="id")
-        await self.require_agents([data.user_id] if data.user_id else [])
+        return row
+
+    async def update_activity(self, contact_id: int, activity_id: int, data: ActivityData) -> Activity:
+        row = await self.contact_activity(contact_id, activity_id)
+        for field in ("activity_type", "title"):
+            if field in data.model_fields_set and not getattr(data, field):
+                raise Unprocessable("can't be blank", field=field, code="blank")
+        await self.require_agents([data.user_id] if data.user_id else [], field="user_id")
         values = self.update_values(data, exclude=frozenset({"metadata"}))
         if "metadata" in data.model_fields_set:
             values["metadata_"] = data.metadata or {}
         for key, value in values.items():
             setattr(row, key, value)
+        await self.session.flush()
+        return row
+
+    async def delete_activity(self, contact_id: int, activity_id: int) -> Activity:
+        row = await self.contact_activity(contact_id, activity_id)
+        await self.session.delete(row)
         await self.session.flush()
         return row

@@ -6,6 +6,7 @@ import hashlib
 
 import aiohttp
 
+from bridge import appkeys
 from tests.conftest import Tenant, assert_error
 
 
@@ -127,3 +128,22 @@ async def test_delete_message(tenant: Tenant, other: Tenant) -> None:
     _, foreign = await other.call("POST", f"/conversations/{other_display}/messages", json={"content": "theirs"})
     status, data = await tenant.call("DELETE", f"/conversations/{display_id}/messages/{foreign['id']}")
     assert_error(status, data, 404)
+
+
+async def test_deleting_a_message_keeps_a_file_another_message_shares(tenant: Tenant) -> None:
+    display_id = await tenant.conversation()
+    urls = []
+    ids = []
+    for _ in range(2):
+        form = aiohttp.FormData()
+        form.add_field("attachments[]", b"same bytes", filename="same.txt", content_type="text/plain")
+        _, message = await tenant.call("POST", f"/conversations/{display_id}/messages", data=form, expect=200)
+        urls.append(message["attachments"][0]["data_url"].split(str(tenant.client.server.port), 1)[1])
+        ids.append(message["id"])
+    await tenant.call("DELETE", f"/conversations/{display_id}/messages/{ids[0]}", expect=200)
+    async with tenant.client.get(urls[1], headers=tenant.headers) as response:
+        assert response.status == 200
+        assert await response.read() == b"same bytes"
+    await tenant.call("DELETE", f"/conversations/{display_id}/messages/{ids[1]}", expect=200)
+    storage = tenant.client.app[appkeys.SETTINGS].attachments_dir
+    assert not [p for p in storage.rglob("*") if p.is_file()]
