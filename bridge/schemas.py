@@ -21,9 +21,7 @@ Priority = Literal["none", "low", "medium", "high", "urgent"]
 MessageType = Literal["incoming", "outgoing", "activity", "template"]
 SenderType = Literal["agent", "contact", "bot"]
 LifecycleStage = Literal["lead", "mql", "sql", "opportunity", "customer", "evangelist", "other"]
-ContactSource = Literal[
-    "website", "referral", "organic", "paid", "social", "email", "event", "partner", "other"
-]
+ContactSource = Literal["website", "referral", "organic", "paid", "social", "email", "event", "partner", "other"]
 ActivityType = Literal["call", "email", "meeting", "note", "task"]
 AttributeDisplayType = Literal["text", "number", "currency", "percent", "link", "date", "list", "checkbox"]
 AttributeModel = Literal["conversation_attribute", "contact_attribute"]
@@ -348,6 +346,16 @@ class CampaignData(Stamps):
     scheduled_at: dt.datetime | None = None
     trigger_rules: dict[str, Any] | None = None
     trigger_only_during_business_hours: bool | None = None
+
+    @field_validator("scheduled_at")
+    @classmethod
+    def _utc(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is None:
+            return value
+        try:
+            return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+        except OverflowError as err:
+            raise ValueError("is out of range") from err
 
 
 def slugify_key(display_name: str) -> str:
