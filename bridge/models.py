@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -347,7 +348,8 @@ class Attachment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = account_fk()
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    # None while an upload waits to be linked to a message (legacy APIs upload first, then reference ids).
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
     file_name: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(255))
     file_type: Mapped[str] = mapped_column(String(16), default="file")
@@ -489,5 +491,7 @@ class ExternalRef(Base):
     internal_id: Mapped[int] = mapped_column(BigInteger)
     source_updated_at: Mapped[dt.datetime | None]
     fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # What a legacy system held for this object that its Supportly row has no column for.
+    kept: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -229,8 +229,11 @@ class ConversationWrites(WriterBase):
         await self.release_files(keys)
         return row
 
-    async def add_attachment(self, message: Message, data: AttachmentData) -> Attachment:
-        """Store an attachment's bytes under the attachments folder (content-addressed) and record it."""
+    async def add_attachment(self, message: Message | None, data: AttachmentData) -> Attachment:
+        """Store an attachment's bytes under the attachments folder (content-addressed) and record it.
+
+        Without a message the attachment is a pending upload, linked later with :meth:`link_attachments`.
+        """
         content = data.data or b""
         if len(content) > self.max_attachment_bytes:
             raise PayloadTooLarge(
@@ -256,7 +259,7 @@ class ConversationWrites(WriterBase):
             Attachment,
             {
                 "account_id": self.account_id,
-                "message_id": message.id,
+                "message_id": message.id if message is not None else None,
                 "file_name": data.file_name,
                 "content_type": content_type,
                 "file_type": _file_type(content_type),
@@ -264,9 +267,49 @@ class ConversationWrites(WriterBase):
                 "checksum": checksum,
                 "storage_key": storage_key,
                 "external_url": data.external_url,
-                "created_at": self.stamp(data.created_at) if data.created_at else message.created_at,
+                "created_at": self.stamp(data.created_at)
+                if data.created_at or message is None
+                else message.created_at,
             },
         )
+
+    async def link_attachments(self, message: Message, attachment_ids: list[int], *, field: str) -> None:
+        """Attach pending uploads of this account to ``message``; an unknown or used id is a 422."""
+        if not attachment_ids:
+            return
+        wanted = set(attachment_ids)
+        rows = (
+            await self.session.execute(
+                select(Attachment).where(
+                    Attachment.account_id == self.account_id,
+                    Attachment.id.in_(wanted),
+                    Attachment.message_id.is_(None),
+                )
+            )
+        ).scalars().all()
+        missing = sorted(wanted - {row.id for row in rows})
+        if missing:
+            raise Unprocessable(f"unknown or already used attachment ids {missing}", field=field, code="not_found")
+        for row in rows:
+            row.message_id = message.id
+        await self.session.flush()
+
+    async def delete_conversation(self, row: Conversation) -> None:
+        """Delete a conversation with its messages and attachments (files no longer used go too)."""
+        keys = set(
+            (
+                await self.session.execute(
+                    select(Attachment.storage_key)
+                    .join(Message, Message.id == Attachment.message_id)
+                    .where(Message.conversation_id == row.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        await self.session.delete(row)
+        await self.session.flush()
+        await self.release_files(keys)
 
     async def set_spam(self, row: Conversation, spam: bool) -> Conversation:
         return await self.update_conversation(row, ConversationData(spam=spam))

@@ -6,11 +6,12 @@ import secrets
 from functools import partial
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import delete, select, update
 
 from bridge import render
 from bridge.auth import hash_token, new_token
-from bridge.errors import NotFound, Unprocessable
+from bridge.errors import NotFound, Unprocessable, from_validation_error
 from bridge.models import (
     AccessToken,
     Account,
@@ -324,6 +325,22 @@ class PeopleWrites(WriterBase):
     @staticmethod
     def _contact_unique_field(data: ContactData) -> str:
         return "identifier" if data.identifier and not data.email else "email"
+
+    async def find_or_create_contact(self, *, email: str, name: str | None = None) -> Contact:
+        """Return the account's contact with this email, creating it when there is none."""
+        email = email.strip().lower()
+        row = (
+            await self.session.execute(
+                select(Contact).where(Contact.account_id == self.account_id, Contact.email == email)
+            )
+        ).scalar_one_or_none()
+        if row is not None:
+            return row
+        try:
+            data = ContactData(email=email, name=name or email.split("@", 1)[0])
+        except ValidationError as err:
+            raise from_validation_error(err) from err
+        return await self.create_contact(data)
 
     # -- activities -----------------------------------------------------------------------------
     async def create_activity(self, contact_id: int, data: ActivityData) -> Activity:

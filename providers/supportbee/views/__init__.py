@@ -1,0 +1,1 @@
+"""SupportBee compat views, one module per spec area; ``providers.supportbee.routes`` lists them."""
