@@ -51,6 +51,7 @@ class WebhookDispatcher:
         # Claim no more than can be sent well within the claim's lease.
         self._max_inflight = concurrency * 4
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._inflight: set[asyncio.Task[None]] = set()
 
     def notify(self) -> None:
@@ -61,17 +62,26 @@ class WebhookDispatcher:
         self._task = asyncio.create_task(self._run(), name="webhook-dispatcher")
 
     async def stop(self) -> None:
+        """Let the current poll finish (never cancel a query mid-flight), then stop; cancel in-flight sends."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for task in list(self._inflight):
-            task.cancel()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=5.0)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
         if self._inflight:
-            await asyncio.gather(*self._inflight, return_exceptions=True)
+            # Give sends a moment to finish and record their outcome; a stuck receiver is cut off.
+            _, pending = await asyncio.wait(list(self._inflight), timeout=2.0)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 due = await self.drain_once()
             except asyncio.CancelledError:
@@ -79,7 +89,7 @@ class WebhookDispatcher:
             except Exception:
                 log.exception("webhook_poll_failed")
                 due = 0
-            if due:
+            if due or self._stopping:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
