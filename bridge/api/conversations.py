@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import Select, and_, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge import render
@@ -151,53 +151,54 @@ class MessageQuery(BaseModel):
 
 
 # -- reads ---------------------------------------------------------------------------------------
-async def conversation_payloads(
-    session: AsyncSession, account_id: int, rows: Sequence[Conversation]
-) -> list[dict[str, Any]]:
-    """Render conversations with their labels, contact, assignee, team and channel (one query each)."""
+def _joined() -> Select[Conversation, Contact, str, User, Team]:
+    """Conversations with their contact, channel, assignee and team in one query."""
+    return (
+        select(Conversation, Contact, Inbox.channel_type, User, Team)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .join(Inbox, Inbox.id == Conversation.inbox_id)
+        .outerjoin(User, User.id == Conversation.assignee_id)
+        .outerjoin(Team, Team.id == Conversation.team_id)
+    )
+
+
+async def _render(session: AsyncSession, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Render joined rows (see :func:`_joined`), adding each conversation's labels (one more query)."""
     if not rows:
         return []
-    ids = [row.id for row in rows]
     labels: dict[int, list[str]] = {}
     for conversation_id, title in await session.execute(
         select(ConversationLabel.conversation_id, ConversationLabel.title)
-        .where(ConversationLabel.conversation_id.in_(ids))
+        .where(ConversationLabel.conversation_id.in_([row[0].id for row in rows]))
         .order_by(ConversationLabel.title)
     ):
         labels.setdefault(conversation_id, []).append(title)
-    contacts = await _by_id(session, Contact, {row.contact_id for row in rows}, account_id)
-    users = await _users(session, {row.assignee_id for row in rows if row.assignee_id})
-    teams = await _by_id(session, Team, {row.team_id for row in rows if row.team_id}, account_id)
-    channels: dict[int, str] = {
-        inbox_id: channel_type
-        for inbox_id, channel_type in await session.execute(
-            select(Inbox.id, Inbox.channel_type).where(Inbox.id.in_({row.inbox_id for row in rows}))
-        )
-    }
     return [
         render.conversation(
-            row,
-            labels=labels.get(row.id, ()),
-            contact_row=contacts.get(row.contact_id),
-            assignee=users.get(row.assignee_id) if row.assignee_id else None,
-            team_row=teams.get(row.team_id) if row.team_id else None,
-            channel=channels.get(row.inbox_id),
+            conversation,
+            labels=labels.get(conversation.id, ()),
+            contact_row=contact,
+            assignee=assignee,
+            team_row=team,
+            channel=channel,
         )
-        for row in rows
+        for conversation, contact, channel, assignee, team in rows
     ]
 
 
-async def _by_id(session: AsyncSession, model: Any, ids: set[int], account_id: int) -> dict[int, Any]:
-    if not ids:
-        return {}
-    found = await session.execute(select(model).where(model.id.in_(ids), model.account_id == account_id))
-    return {row.id: row for row in found.scalars()}
-
-
-async def _users(session: AsyncSession, ids: set[int]) -> dict[int, User]:
-    if not ids:
-        return {}
-    return {row.id: row for row in (await session.execute(select(User).where(User.id.in_(ids)))).scalars()}
+async def conversation_payloads(
+    session: AsyncSession, account_id: int, rows: Sequence[Conversation]
+) -> list[dict[str, Any]]:
+    """Render conversations (in the given order) with their labels, contact, assignee, team and channel."""
+    if not rows:
+        return []
+    joined = (
+        await session.execute(
+            _joined().where(Conversation.account_id == account_id, Conversation.id.in_([row.id for row in rows]))
+        )
+    ).all()
+    position = {row.id: index for index, row in enumerate(rows)}
+    return await _render(session, sorted(joined, key=lambda row: position[row[0].id]))
 
 
 async def _load(session: AsyncSession, account_id: int, display_id: int) -> Conversation:
@@ -214,8 +215,14 @@ async def _load(session: AsyncSession, account_id: int, display_id: int) -> Conv
 async def _payload(request: web.Request, display_id: int) -> dict[str, Any]:
     account_id = principal(request).account_id
     async with store(request).reader() as session:
-        row = await _load(session, account_id, display_id)
-        return (await conversation_payloads(session, account_id, [row]))[0]
+        rows = (
+            await session.execute(
+                _joined().where(Conversation.account_id == account_id, Conversation.display_id == display_id)
+            )
+        ).all()
+        if not rows:
+            raise NotFound("Conversation not found", field="id")
+        return (await _render(session, rows))[0]
 
 
 @router.get("/conversations", summary="List conversations with filters and counts", query=ConversationQuery)
@@ -454,7 +461,7 @@ async def list_messages(request: web.Request) -> web.Response:
                     .order_by(Attachment.id)
                 )
             ).scalars():
-                attachments.setdefault(item.message_id, []).append(item)
+                attachments.setdefault(item.message_id or 0, []).append(item)
         meta = (await conversation_payloads(session, me.account_id, [conversation]))[0]
     url = base_url(request)
     return json_response(
