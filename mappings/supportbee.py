@@ -565,19 +565,20 @@ class LegacyRefs:
     """What an imported desk's old clients knew that Supportly does not hold itself, keyed by Supportly ids.
 
     ``ids`` maps ``(kind, Supportly id)`` to the SupportBee id clients stored before the migration (from the
-    external-reference table); anything not in it is shown with its Supportly id, and a conversation with its
-    ``display_id``. ``label_names`` maps a label id to its SupportBee name where it differs from the title.
-    ``kept`` holds the ``kept`` of the imports whose records have no JSON column (agents, teams, labels,
-    canned responses, automation rules, attachments uploaded alone).
+    external-reference table); anything not in it is shown with its Supportly id plus ``offsets[kind]`` (see
+    :data:`USER_ID_OFFSETS`), and a conversation with its ``display_id``. ``label_names`` maps a label id to its
+    SupportBee name where it differs from the title. ``kept`` holds the ``kept`` of the imports whose records
+    have no JSON column (agents, teams, labels, canned responses, automation rules, attachments uploaded alone).
     """
 
     ids: Mapping[tuple[RefKind, int], int] = field(default_factory=dict)
     label_names: Mapping[int, str] = field(default_factory=dict)
     kept: Mapping[tuple[RefKind, int], KeptMap] = field(default_factory=dict)
+    offsets: Mapping[RefKind, int] = field(default_factory=dict)
 
     def legacy_id(self, kind: RefKind, internal_id: int) -> int:
         """Return the id a SupportBee client knows for this Supportly object."""
-        return self.ids.get((kind, internal_id), internal_id)
+        return self.ids.get((kind, internal_id), internal_id + self.offsets.get(kind, 0))
 
     def kept_for(self, kind: RefKind, internal_id: int) -> KeptMap:
         """Return what an import kept for this object (empty when nothing was)."""
@@ -585,6 +586,23 @@ class LegacyRefs:
 
 
 NO_LEGACY: Final = LegacyRefs()
+
+CUSTOMER_ID_OFFSET: Final = 1_000_000_000
+CUSTOMER_GROUP_ID_OFFSET: Final = 2_000_000_000
+USER_ID_OFFSETS: Final[Mapping[RefKind, int]] = {"contact": CUSTOMER_ID_OFFSET, "company": CUSTOMER_GROUP_ID_OFFSET}
+"""SupportBee has one id space for agents, customers and customer groups ("Fetching Users and Customer Groups");
+Supportly has three (users, contacts, companies). Where no import recorded a SupportBee id, an agent shows its
+user id, a customer ``CUSTOMER_ID_OFFSET`` + its contact id and a customer group ``CUSTOMER_GROUP_ID_OFFSET`` +
+its company id, so one ``/users`` listing never holds the same id twice."""
+
+
+def user_id_owner(user_id: int) -> tuple[Literal["agent", "contact", "company"], int]:
+    """Decode a SupportBee user id that no import recorded into the Supportly kind and id it stands for."""
+    if user_id >= CUSTOMER_GROUP_ID_OFFSET:
+        return "company", user_id - CUSTOMER_GROUP_ID_OFFSET
+    if user_id >= CUSTOMER_ID_OFFSET:
+        return "contact", user_id - CUSTOMER_ID_OFFSET
+    return "agent", user_id
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -1661,8 +1679,11 @@ def ticket_parts(*, messages: Sequence[MessageRecord]) -> TicketParts:
     initial = next(
         (message for message in public if _block(message.additional_attributes).get("part") == "ticket"), None
     )
-    if initial is None and public:
-        initial = public[0]
+    if initial is None:
+        # A message written as a reply stays a reply even on a ticket that has no content of its own.
+        initial = next(
+            (message for message in public if _block(message.additional_attributes).get("part") != "reply"), None
+        )
     replies = [message for message in public if message is not initial]
     return TicketParts(initial=initial, replies=replies, comments=comments)
 
@@ -1701,6 +1722,68 @@ def set_trashed(*, attributes: Mapping[str, Any] | None, trashed: bool) -> dict[
     block = _block(attributes)
     block["trash"] = trashed
     return _with_block(attributes, block)
+
+
+def is_trashed(*, attributes: Mapping[str, Any] | None) -> bool:
+    """Tell whether conversation ``additional_attributes`` carry SupportBee's trash flag."""
+    return bool(_block(attributes).get("trash", False))
+
+
+def ticket_id_of(*, conversation: ConversationRecord, legacy: LegacyRefs = NO_LEGACY) -> int:
+    """Return the id a SupportBee client knows a conversation by (its SupportBee id, else its display id)."""
+    return legacy.ids.get(("conversation", conversation.id), conversation.display_id)
+
+
+def user_assignment_to_legacy(
+    *,
+    assignment_id: int,
+    created_at: dt.datetime,
+    conversation: ConversationRecord,
+    agent: AgentRecord,
+    legacy: LegacyRefs = NO_LEGACY,
+) -> SBUserAssignment:
+    """Map an agent's assignment to a conversation to SupportBee's user assignment (``assignment_id`` is the
+    id of the record of that assignment)."""
+    return SBUserAssignment.model_validate(
+        {
+            "id": assignment_id,
+            "created_at": created_at,
+            "ticket": {"id": ticket_id_of(conversation=conversation, legacy=legacy)},
+            "assignee": {"user": agent_to_user(agent=agent, legacy=legacy, shape="embedded").to_wire()},
+        }
+    )
+
+
+def team_assignment_to_legacy(
+    *,
+    assignment_id: int,
+    created_at: dt.datetime,
+    conversation: ConversationRecord,
+    team: TeamRecord,
+    legacy: LegacyRefs = NO_LEGACY,
+) -> SBTeamAssignment:
+    """Map a team's assignment to a conversation to SupportBee's team assignment."""
+    return SBTeamAssignment.model_validate(
+        {
+            "id": assignment_id,
+            "created_at": created_at,
+            "ticket": {"id": ticket_id_of(conversation=conversation, legacy=legacy)},
+            "assignee": {"team": team_to_legacy(team=team, legacy=legacy).to_wire()},
+        }
+    )
+
+
+def label_assignment_to_legacy(
+    *, label: LabelRecord, conversation: ConversationRecord, legacy: LegacyRefs = NO_LEGACY
+) -> SBLabelAssignment:
+    """Map a label on a conversation to "Adding Label to a Ticket"'s answer (``id`` is the label's id)."""
+    return SBLabelAssignment.model_validate(
+        {
+            "id": label.id,
+            "label": legacy.label_names.get(label.id, label.title),
+            "ticket": ticket_id_of(conversation=conversation, legacy=legacy),
+        }
+    )
 
 
 def new_conversation(

@@ -25,6 +25,7 @@ from bridge.schemas import (
     InboxRecord,
     LabelRecord,
     MessageRecord,
+    TeamRecord,
 )
 from mappings import supportbee as sb
 from tests.mappings.supportbee_desk import STORE_NOW, SimulatedDesk
@@ -555,6 +556,8 @@ def test_trash_flag_is_kept_and_cleared() -> None:
     trashed = sb.set_trashed(attributes=None, trashed=True)
     assert trashed == {"supportbee": {"trash": True}}
     assert sb.set_trashed(attributes=trashed, trashed=False)["supportbee"]["trash"] is False
+    assert (sb.is_trashed(attributes=trashed), sb.is_trashed(attributes=None)) == (True, False)
+    assert sb.is_trashed(attributes=sb.set_trashed(attributes=trashed, trashed=False)) is False
 
 
 def test_collaborator_becomes_an_agent_and_comes_back_a_collaborator() -> None:
@@ -708,3 +711,57 @@ def test_company_record_shape_is_what_the_store_gives() -> None:
     record = CompanyRecord(**item.data.changes(), id=5, created_at=STORE_NOW, updated_at=STORE_NOW)
     group = sb.company_to_customer_group(company=record, members_count=3)
     assert (group.id, group.type, group.email_domains, group.members_count) == (5, "customer_group", ["g.io"], 3)
+
+
+def test_a_reply_stays_a_reply_on_a_ticket_without_content() -> None:
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    reply = sb.new_message(part="reply", content=sb.SBContent(text="First answer"), sender_kind="agent", sender_id=3)
+    plain = MessageRecord(
+        id=2, conversation_id=1, content="Plain", message_type="incoming", created_at=now, updated_at=now
+    )
+    stored = MessageRecord(**reply.changes(), id=1, conversation_id=1, created_at=now, updated_at=now)
+    assert sb.ticket_parts(messages=[stored]) == sb.TicketParts(initial=None, replies=[stored], comments=[])
+    parts = sb.ticket_parts(messages=[stored, plain])
+    assert (parts.initial, parts.replies) == (plain, [stored])
+
+
+def test_assignment_answers_have_the_spec_shape_and_the_ids_clients_know() -> None:
+    now = dt.datetime(2012, 1, 19, 16, 53, 40, tzinfo=dt.UTC)
+    conversation = ConversationRecord(id=55, display_id=12, contact_id=9, created_at=now, updated_at=now)
+    agent = AgentRecord(id=3, name="Agent Two", email="agent2@example.com", role="agent")
+    team = TeamRecord(id=4, name="Team 1", member_ids=[3], created_at=now, updated_at=now)
+    legacy = sb.LegacyRefs(ids={("conversation", 55): 1, ("agent", 3): 30})
+    user = sb.user_assignment_to_legacy(
+        assignment_id=2, created_at=now, conversation=conversation, agent=agent, legacy=legacy
+    )
+    wire = sb.SBUserAssignmentEnvelope(user_assignment=user).to_wire()
+    assert _key_paths(wire) >= _key_paths(load(FIXTURES / "user_assignment_create.json"))
+    assert (wire["user_assignment"]["created_at"], wire["user_assignment"]["ticket"]) == (
+        "2012-01-19T16:53:40Z",
+        {"id": 1},
+    )
+    assert wire["user_assignment"]["assignee"]["user"]["id"] == 30
+    by_team = sb.team_assignment_to_legacy(assignment_id=7, created_at=now, conversation=conversation, team=team)
+    team_wire = sb.SBTeamAssignmentEnvelope(team_assignment=by_team).to_wire()
+    assert _key_paths(team_wire) == _key_paths(load(FIXTURES / "team_assignment_create.json"))
+    assert (team_wire["team_assignment"]["ticket"], team_wire["team_assignment"]["assignee"]["team"]["name"]) == (
+        {"id": 12},
+        "Team 1",
+    )
+    label = LabelRecord(id=2, title="imp", created_at=now, updated_at=now)
+    added = sb.label_assignment_to_legacy(label=label, conversation=conversation, legacy=legacy)
+    assert sb.SBLabelAssignmentEnvelope(label=added).to_wire() == load(FIXTURES / "label_add.json")
+    renamed = sb.LegacyRefs(label_names={2: "Important"})
+    assert sb.label_assignment_to_legacy(label=label, conversation=conversation, legacy=renamed).label == "Important"
+
+
+def _key_paths(value: Any, prefix: str = "") -> set[str]:
+    """Every key path of a JSON value (list items share their parent's path)."""
+    if isinstance(value, Mapping):
+        paths = set()
+        for key, item in value.items():
+            paths |= {f"{prefix}{key}"} | _key_paths(item, f"{prefix}{key}.")
+        return paths
+    if isinstance(value, list):
+        return set().union(*(_key_paths(item, prefix) for item in value)) if value else set()
+    return set()
