@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bridge import appkeys
-from bridge.auth import principal_for, token_from_request
+from bridge.auth import hash_token, principal_for, token_from_request
 from bridge.errors import ApiError, Forbidden, NotFound, RateLimited, Unauthorized, envelope
 from bridge.logs import get_logger
 from bridge.routing import Endpoint, json_response
@@ -30,6 +30,7 @@ ERROR_DIALECTS: dict[str, ErrorRenderer] = {"native": native_error}
 # Path prefix -> surface, for requests that match no route (404/405 still speak the surface's dialect).
 SURFACE_PREFIXES: list[tuple[str, str]] = [("/api/", "native")]
 
+_MAX_ID = 2**31 - 1
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 400: "bad_request"}
 
 
@@ -44,6 +45,10 @@ def surface_of(request: web.Request) -> str:
     endpoint = endpoint_of(request)
     if endpoint is not None:
         return endpoint.surface
+    for app in request.match_info.apps:
+        # A Host-routed legacy surface is a sub-app that knows its surface.
+        if appkeys.SURFACE in app:
+            return app[appkeys.SURFACE]
     for prefix, surface in SURFACE_PREFIXES:
         if request.path.startswith(prefix):
             return surface
@@ -93,9 +98,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return ERROR_DIALECTS[surface_of(request)](error)
     except Exception:
         log.exception("unhandled_error", method=request.method, path=request.path)
-        return ERROR_DIALECTS[surface_of(request)](
-            ApiError("Internal server error", status=500, code="internal_error")
-        )
+        return ERROR_DIALECTS[surface_of(request)](ApiError("Internal server error", status=500, code="internal_error"))
 
 
 @web.middleware
@@ -107,15 +110,16 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     token = token_from_request(request)
     if not token:
         raise Unauthorized("You need to sign in or provide an api_access_token", code="unauthorized")
-    try:
-        account_id = int(request.match_info["account_id"])
-    except (KeyError, ValueError) as err:
-        raise NotFound("Account not found", field="account_id") from err
+    raw_account = request.match_info.get("account_id", "")
+    # Only plain ASCII digits within the id columns' 32-bit range (bridge.api.common.MAX_ID) name an account.
+    if not (raw_account.isascii() and raw_account.isdigit() and len(raw_account) <= 10) or int(raw_account) > _MAX_ID:
+        raise NotFound("Account not found", field="account_id")
+    account_id = int(raw_account)
     async with request.app[appkeys.STORE].reader() as session:
         principal = await principal_for(session, token, account_id)
     if principal is False:
         raise Unauthorized("Invalid access token", code="invalid_token")
-    verdict = request.app[appkeys.LIMITER].hit(token_key(token))
+    verdict = request.app[appkeys.LIMITER].hit(hash_token(token))
     if not verdict.allowed:
         raise RateLimited(
             f"Rate limit exceeded. Please retry after {verdict.retry_after} seconds.",
@@ -138,9 +142,3 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
 def _with_headers(error: ApiError, headers: dict[str, str]) -> ApiError:
     error.headers = {**headers, **error.headers}
     return error
-
-
-def token_key(token: str) -> str:
-    from bridge.auth import hash_token
-
-    return hash_token(token)

@@ -51,6 +51,7 @@ def install_surface(
     if host_pattern:
         host_app = web.Application()
         host_app[appkeys.ENDPOINTS] = registry
+        host_app[appkeys.SURFACE] = router.surface
     for endpoint in router.endpoints:
         registry[endpoint.handler] = endpoint
         for variant in path_variants(endpoint.path):
