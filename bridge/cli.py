@@ -38,6 +38,7 @@ from bridge.store import Store
 PROG = "supportly-bridge"
 DEMO_MARK = "demo"
 DEMO_ACCOUNT_NAME = "Demo account"
+DEMO_COMPANY = "demo"
 DEMO_ADMIN_EMAIL = "demo@example.com"
 DEMO_ADMIN_NAME = "Demo Admin"
 DEMO_INBOX_NAME = "Demo API inbox"
@@ -194,6 +195,8 @@ async def ensure_demo(store: Store) -> DemoAccess:
                     conversation, MessageData(content="Hi! My order has not arrived yet.", message_type="incoming")
                 )
         token = await w.create_token(owner_type="user", owner_id=user_id, name="demo")
+        # Old SupportBee clients of the demo desk reach it at /supportbee/demo/… or demo.<host suffix>.
+        await w.bind_tenant("supportbee", DEMO_COMPANY)
     log.info("demo_ready", account_id=account_id, created=created)
     return DemoAccess(account_id, user_id, inbox_id, token, created)
 
@@ -242,6 +245,9 @@ def announce_serving(out: Output, settings: Settings, url: str, demo: DemoAccess
             "",
             "Try it:",
             f"  {curl_line(demo.token, conversations)}",
+            "",
+            f"Old SupportBee clients of company '{DEMO_COMPANY}' (same token, as auth_token):",
+            f"  curl '{url}/supportbee/{DEMO_COMPANY}/tickets?auth_token={demo.token}'",
         ]
     else:
         lines += [
@@ -357,6 +363,37 @@ async def cmd_tokens_create(args: argparse.Namespace, out: Output) -> None:
     )
 
 
+async def cmd_tenants_bind(args: argparse.Namespace, out: Output) -> None:
+    settings = load_settings()
+    async with open_store(settings) as store:
+        await require_account(store, args.account)
+        async with store.writer(args.account) as w:
+            tenant = await w.bind_tenant(args.provider, args.name)
+    suffix = settings.supportbee_host_suffix
+    out.result(
+        f"{args.provider} company {tenant.name!r} is now account {args.account}.\n"
+        f"Old clients reach it at {settings.base_url()}/supportbee/{tenant.name}/…"
+        + (f" or http://{tenant.name}.{suffix}:{settings.port}/…" if suffix else "")
+        + f"\nRegister an old client's token with: {PROG} tokens alias --account {args.account} --user ID "
+        f"--provider {args.provider} --token TOKEN",
+        {"account_id": args.account, "provider": args.provider, "name": tenant.name, "id": tenant.id},
+    )
+
+
+async def cmd_tokens_alias(args: argparse.Namespace, out: Output) -> None:
+    settings = load_settings()
+    async with open_store(settings) as store:
+        await require_account(store, args.account)
+        async with store.writer(args.account) as w:
+            await w.membership(args.user)
+            await w.register_alias(args.token, user_id=args.user, surface=args.provider)
+    out.result(
+        f"The {args.provider} token is now an alias of user {args.user} in account {args.account} "
+        f"(stored hashed; it works on the {args.provider} surface only).",
+        {"account_id": args.account, "user_id": args.user, "provider": args.provider},
+    )
+
+
 # -- argument parsing ------------------------------------------------------------------------------
 def _port(value: str) -> int:
     try:
@@ -425,6 +462,23 @@ def build_parser() -> argparse.ArgumentParser:
     token_create.add_argument("--account", type=_positive_id, required=True, help="account id")
     token_create.add_argument("--user", type=_positive_id, required=True, help="the agent's user id")
     token_create.set_defaults(handler=cmd_tokens_create)
+    token_alias = tokens.add_parser(
+        "alias", parents=[json_flag], help="register an old client's legacy token as an alias of an agent"
+    )
+    token_alias.add_argument("--account", type=_positive_id, required=True, help="account id")
+    token_alias.add_argument("--user", type=_positive_id, required=True, help="the agent's user id")
+    token_alias.add_argument("--provider", choices=["supportbee"], required=True, help="the legacy system")
+    token_alias.add_argument("--token", required=True, help="the token the old client sends")
+    token_alias.set_defaults(handler=cmd_tokens_alias)
+
+    tenants = commands.add_parser("tenants", help="legacy tenants (e.g. SupportBee companies)").add_subparsers(
+        dest="tenants_command", metavar="ACTION", required=True
+    )
+    tenant_bind = tenants.add_parser("bind", parents=[json_flag], help="bind a legacy tenant name to an account")
+    tenant_bind.add_argument("--account", type=_positive_id, required=True, help="account id")
+    tenant_bind.add_argument("--provider", choices=["supportbee"], required=True, help="the legacy system")
+    tenant_bind.add_argument("--name", required=True, help="e.g. the SupportBee company (subdomain)")
+    tenant_bind.set_defaults(handler=cmd_tenants_bind)
     return parser
 
 

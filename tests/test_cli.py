@@ -478,3 +478,56 @@ def test_readme_coverage_table_names_every_native_endpoint_group(app: web.Applic
     tags = {e.tag for e in app[appkeys.ENDPOINTS].values() if e.surface == "native"}
     missing = sorted(tag for tag in tags if not any(tag.lower() in row for row in rows))
     assert not missing, f"README's coverage table lacks the endpoint groups {missing}"
+
+
+async def test_tenants_bind_and_tokens_alias_serve_an_old_supportbee_client(
+    capsys: pytest.CaptureFixture[str], migrated_env: str, client: Client
+) -> None:
+    code, out, err = await run_async(capsys, "accounts", "create", "--name", "Hooli", "--json")
+    assert code == 0, err
+    account_id = str(json_line(out)["account_id"])
+    email = f"gavin-{uuid.uuid4().hex[:8]}@example.com"
+    code, out, err = await run_async(
+        capsys, "agents", "create", "--account", account_id, "--name", "Gavin", "--email", email, "--json"
+    )
+    assert code == 0, err
+    user_id = str(json_line(out)["user_id"])
+    company = f"hooli{uuid.uuid4().hex[:6]}"
+    code, out, err = await run_async(
+        capsys, "tenants", "bind", "--account", account_id, "--provider", "supportbee", "--name", company, "--json"
+    )
+    assert code == 0, err
+    assert json_line(out)["name"] == company
+    code, out, err = await run_async(
+        capsys,
+        "tokens",
+        "alias",
+        "--account",
+        account_id,
+        "--user",
+        user_id,
+        "--provider",
+        "supportbee",
+        "--token",
+        "old-client-token-1",
+        "--json",
+    )
+    assert code == 0, err
+    async with client.get(f"/supportbee/{company}/labels", params={"auth_token": "old-client-token-1"}) as r:
+        assert r.status == 200
+
+
+def test_tenants_bind_rejects_a_bad_name_and_a_taken_one(capsys: pytest.CaptureFixture[str], migrated_env: str) -> None:
+    code, out, err = run(capsys, "accounts", "create", "--name", "A", "--json")
+    first = str(json_line(out)["account_id"])
+    code, out, err = run(capsys, "accounts", "create", "--name", "B", "--json")
+    second = str(json_line(out)["account_id"])
+    code, out, err = run(
+        capsys, "tenants", "bind", "--account", first, "--provider", "supportbee", "--name", "no spaces"
+    )
+    assert_clean_failure(code, out, err, "name")
+    company = f"taken{uuid.uuid4().hex[:6]}"
+    code, out, err = run(capsys, "tenants", "bind", "--account", first, "--provider", "supportbee", "--name", company)
+    assert code == 0, err
+    code, out, err = run(capsys, "tenants", "bind", "--account", second, "--provider", "supportbee", "--name", company)
+    assert_clean_failure(code, out, err, "already bound")

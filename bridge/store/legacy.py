@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from bridge.auth import hash_token
@@ -10,10 +12,15 @@ from bridge.models import AccessToken, LegacyTenant
 from bridge.store.core import WriterBase
 
 
+_TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
 class LegacyWrites(WriterBase):
     async def bind_tenant(self, provider: str, name: str) -> LegacyTenant:
         """Bind a legacy tenant name (e.g. a SupportBee company) to this account; names are unique per provider."""
         name = name.strip().lower()
+        if not _TENANT_NAME.match(name):
+            raise Unprocessable("must be a subdomain-like name (letters, digits, hyphens)", field="name")
         existing = (
             await self.session.execute(
                 select(LegacyTenant).where(LegacyTenant.provider == provider, LegacyTenant.name == name)
