@@ -57,7 +57,9 @@ def token_from_request(request: web.Request) -> str | None:
 
 async def token_owner(session: AsyncSession, token: str) -> AccessToken | None:
     """Return the stored token row for ``token``, if any."""
-    result = await session.execute(select(AccessToken).where(AccessToken.token_hash == hash_token(token), AccessToken.surface.is_(None)))
+    result = await session.execute(
+        select(AccessToken).where(AccessToken.token_hash == hash_token(token), AccessToken.surface.is_(None))
+    )
     return result.scalar_one_or_none()
 
 

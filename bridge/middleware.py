@@ -12,7 +12,7 @@ from aiohttp.typedefs import Handler
 
 from bridge import appkeys
 from bridge.auth import hash_token, principal_for, token_from_request
-from bridge.errors import ApiError, Forbidden, NotFound, RateLimited, Unauthorized, envelope
+from bridge.errors import ApiError, Forbidden, NotFound, RateLimited, Unauthorized, Unprocessable, envelope
 from bridge.logs import get_logger
 from bridge.routing import Endpoint, json_response
 
@@ -78,10 +78,18 @@ async def request_log(request: web.Request, handler: Handler) -> web.StreamRespo
         structlog.contextvars.unbind_contextvars("request_id")
 
 
+def _refuse_nul_in_query(request: web.Request) -> None:
+    """PostgreSQL cannot store NUL characters; refuse them before any query sees them."""
+    for key, value in request.query.items():
+        if "\x00" in key or "\x00" in value:
+            raise Unprocessable("must not contain NUL characters", field=key.strip("\x00") or "query")
+
+
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Render every failure in the dialect of the surface the request addressed."""
     try:
+        _refuse_nul_in_query(request)
         return await handler(request)
     except ApiError as err:
         return ERROR_DIALECTS[surface_of(request)](err)

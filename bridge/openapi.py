@@ -7,8 +7,10 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from bridge import __version__, appkeys
+from bridge.routing import Endpoint
 
 _PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 
@@ -31,35 +33,57 @@ ERROR_SCHEMA = {
 }
 
 
-def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    for name, definition in schema.pop("$defs", {}).items():
-        components[name] = definition
-    components[model.__name__] = schema
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+def _param_schema(name: str) -> dict[str, Any]:
+    return {"type": "integer"} if name == "id" or name.endswith("_id") else {"type": "string"}
+
+
+def _model_schemas(endpoints: list[Endpoint]) -> tuple[dict[type[BaseModel], str], dict[str, Any]]:
+    """Generate every body and query model's schema at once, so same-named models get distinct names."""
+    models = sorted(
+        {model for e in endpoints for model in (e.body, e.query) if model is not None},
+        key=lambda m: (m.__module__, m.__qualname__),
+    )
+    refs, top = models_json_schema(
+        [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
+    )
+    names = {model: str(refs[(model, "validation")]["$ref"]).rsplit("/", 1)[1] for model in models}
+    return names, dict(top.get("$defs", {}))
+
+
+def _operation_id(endpoint: Endpoint, used: set[str]) -> str:
+    """``<surface>_<handler>_<method>``; qualified by the handler's module if two handlers share a name."""
+    operation_id = f"{endpoint.surface}_{endpoint.handler.__name__}_{endpoint.method.lower()}"
+    if operation_id in used:
+        module = endpoint.handler.__module__.rsplit(".", 1)[-1]
+        operation_id = f"{endpoint.surface}_{module}_{endpoint.handler.__name__}_{endpoint.method.lower()}"
+    used.add(operation_id)
+    return operation_id
 
 
 def build_openapi(app: web.Application) -> dict[str, Any]:
     """Walk every declared endpoint of the app into an OpenAPI 3.1 document."""
-    components: dict[str, Any] = {"Errors": ERROR_SCHEMA}
+    endpoints = sorted(app[appkeys.ENDPOINTS].values(), key=lambda e: (e.path, e.method))
+    names, schemas = _model_schemas(endpoints)
+    components: dict[str, Any] = {**schemas, "Errors": ERROR_SCHEMA}
     paths: dict[str, Any] = {}
-    for endpoint in sorted(app[appkeys.ENDPOINTS].values(), key=lambda e: (e.path, e.method)):
+    used_ids: set[str] = set()
+    for endpoint in endpoints:
         params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            {"name": name, "in": "path", "required": True, "schema": _param_schema(name)}
             for name in _PARAM.findall(endpoint.path)
         ]
         if endpoint.query is not None:
-            query_schema = endpoint.query.model_json_schema()
+            query_schema = schemas[names[endpoint.query]]
             required = set(query_schema.get("required", []))
             for name, prop in query_schema.get("properties", {}).items():
                 params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
         operation: dict[str, Any] = {
             "summary": endpoint.summary,
             "tags": [endpoint.tag],
-            "operationId": f"{endpoint.surface}_{endpoint.handler.__name__}_{endpoint.method.lower()}",
+            "operationId": _operation_id(endpoint, used_ids),
             "parameters": params,
             "responses": {
-                str(endpoint.status): {"description": "Success"},
+                str(endpoint.status): {"description": "No content" if endpoint.status == 204 else "Success"},
                 "default": {
                     "description": "Error",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}},
@@ -67,10 +91,13 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
             },
         }
         if endpoint.body is not None:
-            media = "multipart/form-data" if endpoint.multipart else "application/json"
-            content = {"application/json": {"schema": _schema_ref(endpoint.body, components)}}
+            ref = {"$ref": f"#/components/schemas/{names[endpoint.body]}"}
+            content: dict[str, Any] = {"application/json": {"schema": ref}}
             if endpoint.multipart:
-                content[media] = {"schema": {"type": "object"}}
+                files = {"type": "array", "items": {"type": "string", "format": "binary"}}
+                content["multipart/form-data"] = {
+                    "schema": {"allOf": [ref, {"type": "object", "properties": {"attachments[]": files}}]}
+                }
             operation["requestBody"] = {"required": True, "content": content}
         if endpoint.auth != "public" and endpoint.surface == "native":
             operation["security"] = [{"api_access_token": []}, {"bearer": []}]

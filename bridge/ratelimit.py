@@ -37,10 +37,20 @@ class SlidingWindowLimiter:
         self.window = window
         self._clock = clock or time.time
         self._hits: dict[str, deque[float]] = {}
+        self._next_prune = self._clock() + window
+
+    @property
+    def tracked_keys(self) -> int:
+        """Return how many keys the limiter currently remembers."""
+        return len(self._hits)
 
     def hit(self, key: str) -> Verdict:
         """Record one request for ``key`` unless that would exceed the limit."""
         now = self._clock()
+        if now >= self._next_prune:
+            # Idle keys are forgotten once per window, so memory follows the active tokens only.
+            self._next_prune = now + self.window
+            self.prune()
         hits = self._hits.setdefault(key, deque())
         horizon = now - self.window
         while hits and hits[0] <= horizon:

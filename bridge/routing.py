@@ -10,7 +10,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from bridge.errors import BadRequest, from_validation_error
+from bridge.errors import BadRequest, Unprocessable, from_validation_error
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 AuthLevel = Literal["public", "account", "admin"]
@@ -136,7 +136,34 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
     return validate(model, data)
 
 
+def find_nul(value: Any, path: str = "") -> str | None:
+    """Return the field path of the first string holding a NUL character (PostgreSQL cannot store one)."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and "\x00" in key:
+                return path or "body"
+            found = find_nul(item, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = find_nul(item, f"{path}.{index}" if path else str(index))
+            if found:
+                return found
+    return None
+
+
+def reject_nul(data: Any) -> None:
+    """422 for text with NUL characters, naming the field, before it reaches the database."""
+    field = find_nul(data)
+    if field is not None:
+        raise Unprocessable("must not contain NUL characters", field=field, code="invalid")
+
+
 def validate(model: type[M], data: Any, *, prefix: str | None = None) -> M:
+    reject_nul(data)
     try:
         return model.model_validate(data)
     except ValidationError as err:

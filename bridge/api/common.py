@@ -42,7 +42,7 @@ MAX_ID = 2**31 - 1
 def path_id(request: web.Request, name: str = "id", *, what: str = "Resource") -> int:
     """Read an integer id from the path; anything else is simply not found."""
     raw = request.match_info.get(name, "")
-    if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ID:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_ID:
         raise NotFound(f"{what} not found", field=name)
     return int(raw)
 

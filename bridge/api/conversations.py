@@ -12,7 +12,7 @@ from sqlalchemy import Select, and_, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge import render
-from bridge.api.common import Page, base_url, native_router, path_id, principal, store
+from bridge.api.common import MAX_ID, Page, base_url, native_router, path_id, principal, store
 from bridge.errors import BadRequest, NotFound, Unprocessable
 from bridge.models import (
     Attachment,
@@ -51,8 +51,8 @@ def _from_unix(value: Any) -> dt.datetime | None:
 class ConversationQuery(Page):
     status: Literal["open", "resolved", "pending", "snoozed", "all"] = "open"
     assignee_type: Literal["me", "unassigned", "assigned", "all"] = "all"
-    inbox_id: int | None = None
-    team_id: int | None = None
+    inbox_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    team_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     labels: list[str] | None = None
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -225,8 +225,12 @@ class WriterBase:
         *,
         source_updated_at: dt.datetime | None = None,
         fingerprint: str | None = None,
+        kept: dict[str, Any] | None = None,
     ) -> None:
-        """Map a legacy id to an internal id (both directions unique); re-recording updates in place."""
+        """Map a legacy id to an internal id (both directions unique); re-recording updates in place.
+
+        ``kept`` (what the legacy object holds that Supportly has no field for) replaces the stored one when given.
+        """
         existing = (
             await self.session.execute(
                 select(ExternalRef).where(
@@ -242,6 +246,8 @@ class WriterBase:
                 raise Conflict(f"{provider} {kind} {external_id} is already mapped", field="external_id")
             existing.source_updated_at = source_updated_at or existing.source_updated_at
             existing.fingerprint = fingerprint or existing.fingerprint
+            if kept is not None:
+                existing.kept = dict(kept)
             await self.session.flush()
             return
         await self.insert_row(
@@ -254,8 +260,20 @@ class WriterBase:
                 "internal_id": internal_id,
                 "source_updated_at": source_updated_at,
                 "fingerprint": fingerprint,
+                "kept": dict(kept or {}),
             },
             unique_field="internal_id",
+        )
+
+    async def forget_external_refs(self, provider: str, kind: str, internal_id: int) -> None:
+        """Drop the legacy ids mapped to an internal object that is being deleted."""
+        await self.session.execute(
+            delete(ExternalRef).where(
+                ExternalRef.account_id == self.account_id,
+                ExternalRef.provider == provider,
+                ExternalRef.kind == kind,
+                ExternalRef.internal_id == internal_id,
+            )
         )
 
     async def internal_refs(self, provider: str, kind: str, internal_ids: Sequence[int]) -> dict[int, str]:

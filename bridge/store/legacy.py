@@ -11,7 +11,6 @@ from bridge.errors import Unprocessable
 from bridge.models import AccessToken, LegacyTenant
 from bridge.store.core import WriterBase
 
-
 _TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 

@@ -61,11 +61,11 @@ async def token_of(request: web.Request) -> str | None:
     token = request.query.get("auth_token")
     if token:
         return token.strip()
-    for value in request.query.values():
+    for query_value in request.query.values():
         # Clients append "?auth_token=…" to URLs we gave them, even ones that already have a query
         # (``…/attachments/2?version=thumb?auth_token=…``).
-        if "?auth_token=" in value:
-            return value.split("?auth_token=", 1)[1].split("&", 1)[0].strip() or None
+        if "?auth_token=" in query_value:
+            return query_value.split("?auth_token=", 1)[1].split("&", 1)[0].strip() or None
     if request.method in {"POST", "PUT", "PATCH", "DELETE"} and request.body_exists:
         if request.content_type == "application/json":
             try:

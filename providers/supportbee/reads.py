@@ -1,7 +1,8 @@
 """Load Supportly rows as canonical records and render them as SupportBee sees them (through the mapping).
 
 Every query here is scoped by the desk's account. Ids: a legacy id an import recorded wins; otherwise the
-Supportly id (a ticket's is its display id).
+Supportly id (a ticket's is its display id; a customer's and a customer group's are offset into SupportBee's
+one user id space, see ``mappings.supportbee.USER_ID_OFFSETS``).
 """
 
 from __future__ import annotations
@@ -211,7 +212,7 @@ async def legacy_refs(session: AsyncSession, account_id: int, wanted: dict[str, 
                 ids[(kind, int(internal_id))] = int(external_id)
             if kept_fields:
                 kept[(kind, int(internal_id))] = kept_fields
-    return sb.LegacyRefs(ids=ids, label_names=label_names, kept=kept)
+    return sb.LegacyRefs(ids=ids, label_names=label_names, kept=kept, offsets=sb.USER_ID_OFFSETS)
 
 
 async def internal_id(session: AsyncSession, account_id: int, kind: str, legacy_id: int | str) -> int | None:
@@ -230,7 +231,7 @@ async def internal_id(session: AsyncSession, account_id: int, kind: str, legacy_
 
 async def find_ticket(session: AsyncSession, desk: Desk, ticket_id: str) -> Conversation:
     """Find the conversation a client's ticket id names: an imported legacy id first, then a display id."""
-    if not ticket_id.isdigit() or len(ticket_id) > 18:
+    if not (ticket_id.isascii() and ticket_id.isdigit()) or len(ticket_id) > 10 or int(ticket_id) > 2**31 - 1:
         raise NotFound("Ticket not found")
     mapped = await internal_id(session, desk.account_id, "conversation", ticket_id)
     condition = (

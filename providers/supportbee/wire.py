@@ -13,6 +13,7 @@ import orjson
 from aiohttp import web
 
 from bridge.errors import BadRequest
+from bridge.routing import reject_nul
 
 MAX_ADDRESSES = 25
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
@@ -56,6 +57,12 @@ def parse_rails_form(items: Iterable[tuple[str, Any]]) -> dict[str, Any]:
 
 async def read_body(request: web.Request) -> dict[str, Any]:
     """Read a JSON, urlencoded or multipart body into nested dicts; malformed JSON is a 400."""
+    data = await _read_body(request)
+    reject_nul(data)
+    return data
+
+
+async def _read_body(request: web.Request) -> dict[str, Any]:
     if request.content_type in {"application/x-www-form-urlencoded", "multipart/form-data"}:
         form = await request.post()
         return parse_rails_form((key, value) for key, value in form.items())

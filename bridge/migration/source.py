@@ -1,0 +1,83 @@
+"""The contract between the migration engine and a provider's source (e.g. ``providers.supportbee.migration``).
+
+The engine owns jobs, checkpoints, progress, cancellation and failure records; a source owns reading the
+legacy system and loading one record through ``bridge.store`` (import mode) via the provider's mapping.
+
+A run walks the source's ``phases`` in order (people before the tickets that reference them). Each phase
+streams *batches*; after the engine commits a batch it stores the batch's ``cursor`` as the job's
+checkpoint in the same transaction, so a crash resumes at the first uncommitted batch. Loading is
+idempotent through the external-reference table (a record already mapped is updated in place or left
+unchanged), so replaying a batch after a crash never duplicates anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from bridge.store import Writer
+
+Outcome = Literal["created", "updated", "unchanged", "skipped"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Record:
+    """One legacy record of a phase: its kind and external id (for failure reports) and the raw payload."""
+
+    kind: str
+    external_id: str
+    payload: Any
+    updated_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Batch:
+    """A bounded group of records and the cursor that resumes *after* it."""
+
+    phase: str
+    records: Sequence[Record]
+    cursor: Mapping[str, Any]
+
+
+@dataclass(kw_only=True)
+class LoadResult:
+    outcome: Outcome
+    lossy: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    dry_run: bool = False
+    sample: int | None = None
+    since: dt.datetime | None = None
+    include_attachments: bool = True
+    concurrency: int = 4
+    max_attachment_bytes: int = 40 * 1024 * 1024
+
+
+class SkipRecord(Exception):
+    """A record that cannot be imported; it is recorded as skipped and the run goes on."""
+
+
+class Source(Protocol):
+    """A legacy system the engine can import from."""
+
+    name: str
+    phases: Sequence[str]
+
+    async def verify(self) -> None:
+        """Check credentials and reachability; raise ``bridge.outbound.FatalSourceError`` with a reason."""
+
+    async def estimate(self, options: RunOptions) -> Mapping[str, int]:
+        """Return the expected number of records per phase (for progress and ETA)."""
+
+    def batches(
+        self, phase: str, *, cursor: Mapping[str, Any] | None, options: RunOptions
+    ) -> AsyncIterator[Batch]:
+        """Stream the phase's records in bounded batches, starting after ``cursor`` when given."""
+
+    async def load(self, writer: Writer, record: Record, *, options: RunOptions) -> LoadResult:
+        """Write one record through ``writer`` (import mode); raise :class:`SkipRecord` to skip it."""
