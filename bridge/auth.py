@@ -64,31 +64,35 @@ async def token_owner(session: AsyncSession, token: str) -> AccessToken | None:
 
 
 async def principal_for(session: AsyncSession, token: str, account_id: int) -> Principal | bool | None:
-    """Resolve ``token`` in ``account_id``: a Principal, False for an unknown token, None for no access."""
-    row = await token_owner(session, token)
-    if row is None:
-        return False
-    if row.owner_type == "user":
-        membership = (
-            await session.execute(
-                select(AccountUser.role).where(
-                    AccountUser.account_id == account_id,
-                    AccountUser.user_id == row.owner_id,
-                    AccountUser.active.is_(True),
-                )
-            )
-        ).scalar_one_or_none()
-        if membership is None:
-            return None
-        return Principal(account_id, "user", row.owner_id, membership, row.token_hash)
-    permitted = (
+    """Resolve ``token`` in ``account_id``: a Principal, False for an unknown token, None for no access.
+
+    One query on the hot path: the token joined with the caller's membership (or platform-app permission).
+    """
+    digest = hash_token(token)
+    found = (
         await session.execute(
-            select(PlatformAppPermissible.account_id).where(
-                PlatformAppPermissible.platform_app_id == row.owner_id,
-                PlatformAppPermissible.account_id == account_id,
+            select(AccessToken.owner_type, AccessToken.owner_id, AccountUser.role, PlatformAppPermissible.account_id)
+            .outerjoin(
+                AccountUser,
+                (AccessToken.owner_type == "user")
+                & (AccountUser.user_id == AccessToken.owner_id)
+                & (AccountUser.account_id == account_id)
+                & AccountUser.active.is_(True),
             )
+            .outerjoin(
+                PlatformAppPermissible,
+                (AccessToken.owner_type == "platform_app")
+                & (PlatformAppPermissible.platform_app_id == AccessToken.owner_id)
+                & (PlatformAppPermissible.account_id == account_id),
+            )
+            .where(AccessToken.token_hash == digest, AccessToken.surface.is_(None))
         )
-    ).scalar_one_or_none()
-    if permitted is None:
-        return None
-    return Principal(account_id, "platform_app", row.owner_id, "administrator", row.token_hash)
+    ).first()
+    if found is None:
+        return False
+    owner_type, owner_id, role, permitted = found
+    if owner_type == "user" and role is not None:
+        return Principal(account_id, "user", owner_id, role, digest)
+    if owner_type == "platform_app" and permitted is not None:
+        return Principal(account_id, "platform_app", owner_id, "administrator", digest)
+    return None

@@ -49,3 +49,13 @@ async def test_missing_or_wrong_token_is_401(tenant: Tenant) -> None:
 async def test_bearer_token_is_accepted(tenant: Tenant) -> None:
     async with tenant.client.get(tenant.url(), headers={"Authorization": f"Bearer {tenant.token}"}) as response:
         assert response.status == 200
+
+
+async def test_platform_app_token_administers_only_its_accounts(tenant: Tenant, other: Tenant) -> None:
+    _, token = await tenant.store.create_platform_app("crm-sync", [tenant.account_id])
+    status, data = await tenant.call("GET", "", token=token)
+    assert status == 200
+    assert data["role"] == "administrator"
+    await tenant.call("PATCH", "", json={"locale": "fr"}, token=token, expect=200)
+    async with tenant.client.get(other.url(), headers={"api_access_token": token}) as response:
+        assert_error(response.status, await response.json(), 404)
