@@ -25,16 +25,6 @@ ContactSource = Literal["website", "referral", "organic", "paid", "social", "ema
 ActivityType = Literal["call", "email", "meeting", "note", "task"]
 AttributeDisplayType = Literal["text", "number", "currency", "percent", "link", "date", "list", "checkbox"]
 AttributeModel = Literal["conversation_attribute", "contact_attribute"]
-WEBHOOK_EVENTS = (
-    "conversation_created",
-    "conversation_status_changed",
-    "conversation_updated",
-    "message_created",
-    "message_updated",
-    "contact_created",
-    "contact_updated",
-    "webwidget_triggered",
-)
 WebhookEvent = Literal[
     "conversation_created",
     "conversation_status_changed",
@@ -45,6 +35,7 @@ WebhookEvent = Literal[
     "contact_updated",
     "webwidget_triggered",
 ]
+WEBHOOK_EVENTS: tuple[str, ...] = get_args(WebhookEvent)
 
 _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 _E164ISH = re.compile(r"^\+?[0-9][0-9 ()./-]{2,30}$")
