@@ -1271,7 +1271,10 @@ def snippet_to_canned_response(*, snippet: SBSnippet) -> CannedResponseImport:
     content = snippet.content or SBContent()
     short_code = (snippet.name or "").strip()[:255]
     text = (content.text or content.body or (html_to_text(content.html) if content.html else "")).strip()
-    data = CannedResponseData(short_code=short_code, content=text or short_code, created_at=snippet.created_at)
+    fields: dict[str, Any] = {"short_code": short_code, "content": text or short_code}
+    if snippet.created_at is not None:
+        fields["created_at"] = snippet.created_at  # an explicit null would be written as one
+    data = CannedResponseData(**fields)
     derived = _snippet_view(
         snippet_id=snippet.id, created_at=data.created_at, name=data.short_code or "", text=data.content or ""
     )

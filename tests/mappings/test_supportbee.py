@@ -765,3 +765,25 @@ def _key_paths(value: Any, prefix: str = "") -> set[str]:
     if isinstance(value, list):
         return set().union(*(_key_paths(item, prefix) for item in value)) if value else set()
     return set()
+
+
+def test_user_ids_share_one_space_through_offsets() -> None:
+    now = STORE_NOW
+    compat = sb.LegacyRefs(ids={("contact", 8): 4}, offsets=sb.USER_ID_OFFSETS)
+    contact = ContactRecord(id=7, name="Casey", email="casey@example.com", created_at=now, updated_at=now)
+    company = CompanyRecord(id=7, name="Acme", created_at=now, updated_at=now)
+    agent = AgentRecord(id=7, name="Agent Seven", email="seven@example.com", role="agent")
+    shown = {
+        sb.agent_to_user(agent=agent, legacy=compat).id,
+        sb.contact_to_customer(contact=contact, legacy=compat).id,
+        sb.company_to_customer_group(company=company, legacy=compat).id,
+    }
+    assert shown == {7, sb.CUSTOMER_ID_OFFSET + 7, sb.CUSTOMER_GROUP_ID_OFFSET + 7}
+    assert [sb.user_id_owner(user_id) for user_id in sorted(shown)] == [("agent", 7), ("contact", 7), ("company", 7)]
+    assert compat.legacy_id("contact", 8) == 4  # a recorded SupportBee id wins over the offset
+    assert sb.NO_LEGACY.legacy_id("contact", 7) == 7
+
+
+def test_a_snippet_without_created_at_sets_no_null_time() -> None:
+    item = sb.snippet_to_canned_response(snippet=sb.SBSnippet(id=1, name="Hello", content=sb.SBContent(text="Hi")))
+    assert item.data.changes() == {"short_code": "Hello", "content": "Hi"}
