@@ -15,7 +15,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridge.errors import NotFound
+from bridge.errors import BadRequest, NotFound
 from bridge.models import (
     AccountUser,
     Attachment,
@@ -40,8 +40,10 @@ from bridge.schemas import (
     MessageRecord,
     TeamRecord,
 )
+from bridge.store import Writer
 from mappings import supportbee as sb
 from providers.supportbee.auth import Desk
+from providers.supportbee.wire import MAX_ID
 
 PROVIDER = "supportbee"
 
@@ -386,3 +388,36 @@ async def team_member_ids(session: AsyncSession, team_ids: set[int]) -> dict[int
         ):
             members[team_id].append(user_id)
     return members
+
+
+# -- ids and people a client sends -----------------------------------------------------------------
+async def shown_to_internal(session: AsyncSession, desk: Desk, kind: str, shown: str | int) -> int | None:
+    """The Supportly id of an id a client was shown (a legacy id an import kept, else ours), if it can be one."""
+    mapped = await internal_id(session, desk.account_id, kind, shown)
+    if mapped is not None:
+        return mapped
+    text = str(shown)
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
+async def addressees(writer: Writer, desk: Desk, pairs: Sequence[tuple[str, str]]) -> list[sb.SBUser]:
+    """Resolve cc/bcc ``(name, email)`` pairs to contacts (created when new) as SupportBee shows them."""
+    rows = [await writer.find_or_create_contact(email=email, name=name or None) for name, email in pairs]
+    if not rows:
+        return []
+    legacy = await legacy_refs(writer.session, desk.account_id, {"contact": {row.id for row in rows}})
+    return [sb.contact_to_customer(contact=contact_record(row), legacy=legacy, shape="embedded") for row in rows]
+
+
+async def pending_uploads(writer: Writer, desk: Desk, shown_ids: Sequence[int]) -> list[int]:
+    """Map the attachment ids a client was shown to Supportly ids; one that cannot exist is refused."""
+    ids = []
+    for shown in shown_ids:
+        mapped = await shown_to_internal(writer.session, desk, "attachment", shown)
+        if mapped is None:
+            raise BadRequest(f"unknown or already used attachment ids [{shown}]", field="attachment_ids")
+        ids.append(mapped)
+    return ids

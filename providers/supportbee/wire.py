@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from email.utils import getaddresses
 from typing import Any
 
@@ -16,6 +16,8 @@ from bridge.errors import BadRequest
 from bridge.routing import reject_nul
 
 MAX_ADDRESSES = 25
+# Ids are 32-bit on PostgreSQL; a larger number names nothing.
+MAX_ID = 2**31 - 1
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 
 
@@ -138,3 +140,56 @@ def format_time(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def attachment_ids(value: Any) -> list[int]:
+    """Read ``attachment_ids``: a list (JSON or ``attachment_ids[]=``), one id, or a comma-separated string."""
+    if value in (None, "", []):
+        return []
+    items: list[Any]
+    if isinstance(value, list):
+        items = value
+    elif isinstance(value, str):
+        items = [part for part in value.split(",") if part.strip()]
+    else:
+        items = [value]
+    ids: list[int] = []
+    for item in items:
+        text = str(item).strip() if isinstance(item, int | str) and not isinstance(item, bool) else ""
+        if not (text.isascii() and text.isdigit() and len(text) <= 18):
+            raise BadRequest("must be a list of attachment ids", field="attachment_ids")
+        ids.append(int(text))
+    return ids
+
+
+def read_content(part: Mapping[str, Any]) -> tuple[str | None, str | None, list[int]]:
+    """Read a ticket's, reply's or comment's content: ``content{text|body, html}`` (or a plain string) and
+    ``content_attributes{body, body_html}`` as SupportBee's own clients send it, with ``attachment_ids`` from
+    any of those places. Text or html must be present."""
+    merged: dict[str, Any] = {}
+    ids = attachment_ids(part.get("attachment_ids"))
+    attributes = part.get("content_attributes")
+    if attributes is not None and not isinstance(attributes, Mapping):
+        raise BadRequest("must be an object with body or body_html", field="content_attributes")
+    if attributes:
+        for source, target in (("body", "text"), ("text", "text"), ("body_html", "html"), ("html", "html")):
+            if attributes.get(source) is not None:
+                merged[target] = attributes[source]
+        ids += attachment_ids(attributes.get("attachment_ids"))
+    content = part.get("content")
+    if isinstance(content, str):
+        merged["text"] = content
+    elif isinstance(content, Mapping):
+        for source, target in (("body", "text"), ("text", "text"), ("html", "html")):
+            if content.get(source) is not None:
+                merged[target] = content[source]
+        ids += attachment_ids(content.get("attachment_ids"))
+    elif content is not None:
+        raise BadRequest("must be an object with text or html", field="content")
+    for key in ("text", "html"):
+        if key in merged and not isinstance(merged[key], str):
+            raise BadRequest("must be a string", field=f"content.{key}")
+    text, html = merged.get("text"), merged.get("html")
+    if not any(value and value.strip() for value in (text, html)):
+        raise BadRequest("Either text or html must be present", field="content")
+    return text, html, list(dict.fromkeys(ids))

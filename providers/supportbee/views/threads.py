@@ -36,7 +36,7 @@ from providers.supportbee.auth import Desk
 router = Router("supportbee", "SupportBee")
 
 # Supportly ids are 32-bit database integers; anything larger names nothing (and must not reach the database).
-_MAX_ID = 2**31 - 1
+_MAX_ID = wire.MAX_ID
 _UPLOAD_KEYS = ("files[]", "files", "file")
 _UNSAFE_HEADER = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -145,87 +145,18 @@ def _reader(request: web.Request) -> AbstractAsyncContextManager[AsyncSession]:
 
 
 # -- request bodies --------------------------------------------------------------------------------
-def _attachment_ids(value: Any) -> list[int]:
-    """Read ``attachment_ids``: a list (JSON or ``attachment_ids[]=``), one id, or a comma-separated string."""
-    if value in (None, "", []):
-        return []
-    items: list[Any]
-    if isinstance(value, list):
-        items = value
-    elif isinstance(value, str):
-        items = [part for part in value.split(",") if part.strip()]
-    else:
-        items = [value]
-    ids: list[int] = []
-    for item in items:
-        text = str(item).strip() if isinstance(item, int | str) and not isinstance(item, bool) else ""
-        if not (text.isascii() and text.isdigit() and len(text) <= 18):
-            raise BadRequest("must be a list of attachment ids", field="attachment_ids")
-        ids.append(int(text))
-    return ids
-
-
-def _content_fields(part: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge ``content`` and ``content_attributes`` (``body``/``body_html``, as SupportBee's own clients send)."""
-    merged: dict[str, Any] = {}
-    attributes = part.get("content_attributes")
-    if attributes is not None and not isinstance(attributes, Mapping):
-        raise BadRequest("must be an object with body or body_html", field="content_attributes")
-    for source, target in (("body", "text"), ("body_html", "html"), ("text", "text"), ("html", "html")):
-        if attributes and attributes.get(source) is not None:
-            merged[target] = attributes[source]
-    if attributes and "attachment_ids" in attributes:
-        merged["attachment_ids"] = attributes["attachment_ids"]
-    content = part.get("content")
-    if isinstance(content, str):
-        merged["text"] = content
-    elif isinstance(content, Mapping):
-        merged.update({key: value for key, value in content.items() if value is not None})
-    elif content is not None:
-        raise BadRequest("must be an object with text or html", field="content")
-    if "body" in merged and "text" not in merged:
-        merged["text"] = merged.pop("body")
-    merged.pop("body", None)
-    merged["attachment_ids"] = _attachment_ids(merged.get("attachment_ids"))
-    for key in ("text", "html"):
-        if key in merged and not isinstance(merged[key], str):
-            raise BadRequest("must be a string", field=f"content.{key}")
-    return merged
-
-
 def _written_part(body: Mapping[str, Any], key: str) -> tuple[dict[str, Any], sb.SBContent]:
     """Read ``{"reply": {...}}`` or ``{"comment": {...}}`` with its content; text or html must be there."""
     part = body.get(key)
     if not isinstance(part, Mapping):
         raise BadRequest(f"{key} is required", field=key)
-    fields = {k: v for k, v in part.items() if k not in ("content", "content_attributes")}
-    content = validate(sb.SBContent, _content_fields(part), prefix=f"{key}.content")
-    if not any(value and value.strip() for value in (content.text, content.html)):
-        raise BadRequest("Either text or html must be present", field="content")
-    return fields, content
+    fields = {k: v for k, v in part.items() if k not in ("content", "content_attributes", "attachment_ids")}
+    text, html, ids = wire.read_content(part)
+    return fields, sb.SBContent(text=text, html=html, attachment_ids=ids)
 
 
 async def _addressees(w: Writer, desk: Desk, value: Any, *, field: str) -> list[sb.SBUser]:
-    """Resolve cc/bcc addresses to contacts (created when new) as SupportBee shows them."""
-    rows = [
-        await w.find_or_create_contact(email=email, name=name or None)
-        for name, email in wire.parse_addresses(value, field=field)
-    ]
-    if not rows:
-        return []
-    legacy = await reads.legacy_refs(w.session, desk.account_id, {"contact": {row.id for row in rows}})
-    return [sb.contact_to_customer(contact=reads.contact_record(row), legacy=legacy, shape="embedded") for row in rows]
-
-
-async def _pending_uploads(w: Writer, desk: Desk, shown_ids: list[int]) -> list[int]:
-    """Map the attachment ids a client was shown to Supportly ids (an unknown one stays as given)."""
-    ids = []
-    for shown in shown_ids:
-        mapped = await reads.internal_id(w.session, desk.account_id, "attachment", shown)
-        if mapped is None and not 0 < shown <= _MAX_ID:
-            raise Unprocessable(f"unknown attachment ids [{shown}]", field="attachment_ids", code="not_found")
-        ids.append(mapped if mapped is not None else shown)
-    return ids
+    return await reads.addressees(w, desk, wire.parse_addresses(value, field=field))
 
 
 async def _behalf_of(session: AsyncSession, desk: Desk, who: sb.SBOnBehalfOf) -> int:
@@ -295,7 +226,7 @@ async def create_reply(request: web.Request) -> web.Response:
         data = sb.new_message(part="reply", content=content, sender_kind="agent", sender_id=author_id, cc=cc, bcc=bcc)
         message = await w.create_message(conversation, data)
         await w.link_attachments(
-            message, await _pending_uploads(w, desk, content.attachment_ids or []), field="attachment_ids"
+            message, await reads.pending_uploads(w, desk, content.attachment_ids or []), field="attachment_ids"
         )
         message_id = message.id
     async with store.reader() as session:
@@ -330,7 +261,7 @@ async def create_comment(request: web.Request) -> web.Response:
         data = sb.new_message(part="comment", content=content, sender_kind="agent", sender_id=author_id)
         message = await w.create_message(conversation, data)
         await w.link_attachments(
-            message, await _pending_uploads(w, desk, content.attachment_ids or []), field="attachment_ids"
+            message, await reads.pending_uploads(w, desk, content.attachment_ids or []), field="attachment_ids"
         )
         message_id = message.id
     async with store.reader() as session:

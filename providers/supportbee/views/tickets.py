@@ -59,7 +59,7 @@ from providers.supportbee.auth import Desk
 router = Router("supportbee", "SupportBee")
 
 # Supportly row ids are 32-bit database integers; a larger id names nothing (and must not reach the database).
-_MAX_ID = 2**31 - 1
+_MAX_ID = wire.MAX_ID
 _TICKET = r"{ticket_id:[0-9]+}"
 # A label name may hold dots, but not end in ".json": that suffix is the ``.json`` variant of the route.
 _LABEL = r"{label_name:[^/]+(?<!\.json)}"
@@ -211,15 +211,6 @@ def _date(value: str, field: str) -> dt.datetime:
         raise BadRequest(f"is out of range: {value!r}", field=field) from err
 
 
-async def _mapped_id(session: AsyncSession, desk: Desk, kind: str, shown: str | int) -> int | None:
-    """The Supportly id of an id a client was shown (a legacy id an import kept, else ours), if it can be one."""
-    mapped = await reads.internal_id(session, desk.account_id, kind, shown)
-    if mapped is not None:
-        return mapped
-    number = int(shown)
-    return number if 0 < number <= _MAX_ID else None
-
-
 async def _label_of(session: AsyncSession, desk: Desk, name: str) -> Label | None:
     """The desk's label a client names: by the SupportBee name an import kept, else by its title."""
     mapped = await reads.internal_id(session, desk.account_id, "label", name)
@@ -280,7 +271,7 @@ async def _assigned_user(session: AsyncSession, desk: Desk, value: str) -> Colum
         return Conversation.assignee_id.is_not(None)
     if value == "none":
         return Conversation.assignee_id.is_(None)
-    user_id = await _mapped_id(session, desk, "agent", value)
+    user_id = await reads.shown_to_internal(session, desk, "agent", value)
     return false() if user_id is None else Conversation.assignee_id == user_id
 
 
@@ -294,7 +285,7 @@ async def _assigned_team(session: AsyncSession, desk: Desk, value: str) -> Colum
         return Conversation.team_id.is_not(None)
     if value == "none":
         return Conversation.team_id.is_(None)
-    team_id = await _mapped_id(session, desk, "team", value)
+    team_id = await reads.shown_to_internal(session, desk, "team", value)
     return false() if team_id is None else Conversation.team_id == team_id
 
 
@@ -468,57 +459,6 @@ class _NewTicket:
     forwarding_address_id: int | None
 
 
-def _attachment_ids(value: Any) -> list[int]:
-    """Read ``attachment_ids``: a list (JSON or ``attachment_ids[]=``), one id, or a comma-separated string."""
-    if value in (None, "", []):
-        return []
-    items: list[Any]
-    if isinstance(value, list):
-        items = value
-    elif isinstance(value, str):
-        items = [part for part in value.split(",") if part.strip()]
-    else:
-        items = [value]
-    ids: list[int] = []
-    for item in items:
-        text = str(item).strip() if isinstance(item, int | str) and not isinstance(item, bool) else ""
-        if not (text.isascii() and text.isdigit()):
-            raise BadRequest("must be a list of attachment ids", field="attachment_ids")
-        ids.append(int(text))
-    return ids
-
-
-def _content(ticket: Mapping[str, Any]) -> tuple[sb.SBContent, list[int]]:
-    """Read ``content{text, html}`` or ``content_attributes{body, body_html}``; text or html must be there."""
-    merged: dict[str, Any] = {}
-    attributes = ticket.get("content_attributes")
-    if attributes is not None and not isinstance(attributes, Mapping):
-        raise BadRequest("must be an object with body or body_html", field="content_attributes")
-    attachment_ids = [*_attachment_ids(ticket.get("attachment_ids"))]
-    if attributes:
-        for source, target in (("body", "text"), ("text", "text"), ("body_html", "html"), ("html", "html")):
-            if attributes.get(source) is not None:
-                merged[target] = attributes[source]
-        attachment_ids += _attachment_ids(attributes.get("attachment_ids"))
-    content = ticket.get("content")
-    if isinstance(content, str):
-        merged["text"] = content
-    elif isinstance(content, Mapping):
-        for source, target in (("body", "text"), ("text", "text"), ("html", "html")):
-            if content.get(source) is not None:
-                merged[target] = content[source]
-        attachment_ids += _attachment_ids(content.get("attachment_ids"))
-    elif content is not None:
-        raise BadRequest("must be an object with text or html", field="content")
-    for key in ("text", "html"):
-        if key in merged and not isinstance(merged[key], str):
-            raise BadRequest("must be a string", field=f"content.{key}")
-    parsed = sb.SBContent(text=merged.get("text"), html=merged.get("html"))
-    if not any(value and value.strip() for value in (parsed.text, parsed.html)):
-        raise BadRequest("Either text or html must be present", field="content")
-    return parsed, list(dict.fromkeys(attachment_ids))
-
-
 def _address(value: str, *, field: str) -> str:
     try:
         return str(_EMAIL.validate_python(value.strip())).lower()
@@ -540,7 +480,8 @@ def _new_ticket(body: Mapping[str, Any]) -> _NewTicket:
     fields = {key: value for key, value in raw.items() if key not in ("content", "content_attributes")}
     fields.pop("attachment_ids", None)
     ticket = validate(sb.SBTicketWrite, fields, prefix="ticket")
-    content, attachment_ids = _content(raw)
+    text, html, attachment_ids = wire.read_content(raw)
+    content = sb.SBContent(text=text, html=html)
     if not (ticket.requester_email or "").strip():
         raise BadRequest("can't be blank", field="requester_email")
     name = (ticket.requester_name or "").strip() or None
@@ -571,7 +512,7 @@ def _new_ticket(body: Mapping[str, Any]) -> _NewTicket:
 async def _inbox_for(w: Writer, desk: Desk, forwarding_address_id: int | None) -> Inbox:
     """The email inbox a new ticket lands in (the one named, else the desk's first, else a new one)."""
     if forwarding_address_id is not None:
-        inbox_id = await _mapped_id(w.session, desk, "inbox", forwarding_address_id)
+        inbox_id = await reads.shown_to_internal(w.session, desk, "inbox", forwarding_address_id)
         row = None
         if inbox_id is not None:
             row = (
@@ -595,26 +536,6 @@ async def _inbox_for(w: Writer, desk: Desk, forwarding_address_id: int | None) -
     return row if row is not None else await w.create_inbox(InboxData(name="SupportBee", channel_type="email"))
 
 
-async def _addressees(w: Writer, desk: Desk, pairs: Sequence[tuple[str, str]]) -> list[sb.SBUser]:
-    """Resolve cc/bcc addresses to contacts (created when new) as SupportBee shows them."""
-    rows = [await w.find_or_create_contact(email=email, name=name or None) for name, email in pairs]
-    if not rows:
-        return []
-    legacy = await reads.legacy_refs(w.session, desk.account_id, {"contact": {row.id for row in rows}})
-    return [sb.contact_to_customer(contact=reads.contact_record(row), legacy=legacy, shape="embedded") for row in rows]
-
-
-async def _pending_uploads(w: Writer, desk: Desk, shown_ids: Sequence[int]) -> list[int]:
-    """Map the attachment ids a client was shown to Supportly ids; one that cannot exist is refused."""
-    ids = []
-    for shown in shown_ids:
-        mapped = await _mapped_id(w.session, desk, "attachment", shown)
-        if mapped is None:
-            raise BadRequest(f"unknown or already used attachment ids [{shown}]", field="attachment_ids")
-        ids.append(mapped)
-    return ids
-
-
 @router.post(
     "/tickets",
     summary="Create a ticket (anonymous callers allowed, rate limited per IP)",
@@ -631,8 +552,8 @@ async def create_ticket(request: web.Request) -> web.Response:
         requester = await w.find_or_create_contact(email=new.requester_email, name=new.requester_name)
         data = sb.new_conversation(
             subject=new.subject,
-            cc=await _addressees(w, desk, new.cc),
-            bcc=await _addressees(w, desk, new.bcc),
+            cc=await reads.addressees(w, desk, new.cc),
+            bcc=await reads.addressees(w, desk, new.bcc),
             source_email=inbox.email,
         )
         data.inbox_id = inbox.id
@@ -640,7 +561,8 @@ async def create_ticket(request: web.Request) -> web.Response:
         conversation = await w.create_conversation(data)
         first = sb.new_message(part="ticket", content=new.content, sender_kind="contact", sender_id=requester.id)
         message = await w.create_message(conversation, first)
-        await w.link_attachments(message, await _pending_uploads(w, desk, new.attachment_ids), field="attachment_ids")
+        uploads = await reads.pending_uploads(w, desk, new.attachment_ids)
+        await w.link_attachments(message, uploads, field="attachment_ids")
         conversation_id = conversation.id
     async with _reader(request) as session:
         row = await session.get(Conversation, conversation_id)
@@ -757,7 +679,7 @@ async def _record(w: Writer, row: Conversation, text: str) -> Message:
 
 
 async def _desk_agent(session: AsyncSession, desk: Desk, shown: int) -> tuple[User, AccountUser]:
-    user_id = await _mapped_id(session, desk, "agent", shown)
+    user_id = await reads.shown_to_internal(session, desk, "agent", shown)
     found = None
     if user_id is not None:
         found = (
@@ -773,7 +695,7 @@ async def _desk_agent(session: AsyncSession, desk: Desk, shown: int) -> tuple[Us
 
 
 async def _desk_team(session: AsyncSession, desk: Desk, shown: int) -> Team:
-    team_id = await _mapped_id(session, desk, "team", shown)
+    team_id = await reads.shown_to_internal(session, desk, "team", shown)
     row = None
     if team_id is not None:
         row = (
