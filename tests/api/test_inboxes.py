@@ -172,8 +172,8 @@ async def test_update_inbox_changes_only_what_is_sent(tenant: Tenant) -> None:
         ({"channel": {"email": "not-an-email"}}, "channel.email"),
         ({"channel": []}, "channel"),
         ({"greeting_message": "hi\x00"}, "greeting_message"),
-        ({"channel": {"welcome_title": "\x00"}}, "channel"),
-        ({"working_hours": [{"note": "\x00"}]}, "working_hours"),
+        ({"channel": {"welcome_title": "\x00"}}, "channel.welcome_title"),
+        ({"working_hours": [{"note": "\x00"}]}, "working_hours.0.note"),
     ],
 )
 async def test_update_inbox_rejects_bad_input(tenant: Tenant, body: dict[str, Any], field: str) -> None:
