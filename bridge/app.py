@@ -11,6 +11,7 @@ from bridge import appkeys, db
 from bridge.api import ROUTERS
 from bridge.logs import get_logger
 from bridge.middleware import ERROR_DIALECTS, SURFACE_PREFIXES, authenticate, errors, request_log
+from bridge.migration.jobs import MigrationWorker
 from bridge.providers import PROVIDERS, install_surface
 from bridge.ratelimit import SlidingWindowLimiter
 from bridge.routing import Endpoint, install
@@ -58,7 +59,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         on_events=dispatcher.notify,
     )
     dispatcher.start()
+    migrations = MigrationWorker(app[appkeys.STORE], app[appkeys.HTTP], settings)
+    app[appkeys.MIGRATIONS] = migrations
+    migrations.start()
     yield
+    await migrations.stop()
     await dispatcher.stop()
 
 

@@ -11,6 +11,7 @@ from bridge.settings import Settings
 
 if TYPE_CHECKING:
     from bridge.auth import Principal
+    from bridge.migration.jobs import MigrationWorker
     from bridge.ratelimit import SlidingWindowLimiter
     from bridge.routing import Endpoint
     from bridge.store import Store
@@ -24,6 +25,7 @@ SURFACE = web.AppKey("surface", str)
 STORE: web.AppKey[Store] = web.AppKey("store")
 LIMITER: web.AppKey[SlidingWindowLimiter] = web.AppKey("limiter")
 WEBHOOKS: web.AppKey[WebhookDispatcher] = web.AppKey("webhooks")
+MIGRATIONS: web.AppKey[MigrationWorker] = web.AppKey("migrations")
 ENDPOINTS: web.AppKey[dict[object, Endpoint]] = web.AppKey("endpoints")
 
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal")

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import shlex
 import signal
 import socket
 import sys
+import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
@@ -26,11 +29,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from bridge import appkeys, db
+from bridge import appkeys, crypto, db
 from bridge.app import create_app
 from bridge.errors import ApiError
 from bridge.logs import configure_logging, get_logger
-from bridge.models import Account, AccountUser, Inbox, User
+from bridge.migration import console, jobs
+from bridge.migration.engine import Engine
+from bridge.models import Account, AccountUser, Inbox, MigrationJob, User
 from bridge.schemas import AccountData, AgentData, ContactData, ConversationData, InboxData, MessageData
 from bridge.settings import Settings
 from bridge.store import Store
@@ -394,6 +399,85 @@ async def cmd_tokens_alias(args: argparse.Namespace, out: Output) -> None:
     )
 
 
+async def cmd_migrate(args: argparse.Namespace, out: Output) -> None:
+    """Run a data migration in this process, with a live progress line per phase on stderr."""
+    settings = load_settings()
+    source_name = args.migrate_source
+    async with open_store(settings) as store, aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+        await require_account(store, args.account)
+        if args.resume is not None:
+            async with store.reader() as session:
+                existing = await jobs.get_job(session, args.account, args.resume)
+            if existing.source != source_name:
+                raise CliError(f"job {existing.id} imports from {existing.source}, not {source_name}")
+            if existing.status in jobs.RESUMABLE:
+                await jobs.resume(store, args.account, existing.id)
+            elif existing.status == "completed":
+                raise CliError(f"job {existing.id} is already completed")
+            credentials = crypto.decrypt_json(settings.secret_key, existing.credentials)
+            source = jobs.build_source(source_name, http, credentials, settings)
+            job_id = existing.id
+        else:
+            if not args.token:
+                raise CliError("--token is required (the SupportBee API token of an administrator)")
+            if not (args.company or args.base_url):
+                raise CliError("give --company NAME (e.g. acme for acme.supportbee.com) or --base-url URL")
+            credentials = {"auth_token": args.token}
+            if args.company:
+                credentials["company"] = args.company
+            if args.base_url:
+                credentials["base_url"] = args.base_url
+            try:
+                options = jobs.MigrationOptions(dry_run=args.dry_run, sample=args.sample, since=args.since)
+            except ValidationError as err:
+                raise CliError(validation_message(err)) from err
+            source = jobs.build_source(source_name, http, credentials, settings)
+            await jobs.verify_source(source)
+            job_id = (
+                await jobs.create_job(
+                    store,
+                    settings,
+                    account_id=args.account,
+                    source=source_name,
+                    credentials=credentials,
+                    options=options,
+                )
+            ).id
+        owner = f"cli-{uuid.uuid4().hex[:12]}"
+        if await jobs.claim(store, owner, 120, job_id) != job_id:
+            raise CliError(f"job {job_id} is being run by another worker (the service?); watch it with the API")
+        progress = console.ProgressLine(sys.stderr)
+        print(f"Migration job {job_id}: {source_name} -> account {args.account}", file=sys.stderr, flush=True)
+        try:
+            status = await Engine(store, owner=owner, lease_seconds=120, on_progress=progress.update).run(
+                job_id, source
+            )
+        finally:
+            progress.close()
+        async with store.reader() as session:
+            job = await session.get(MigrationJob, job_id)
+            assert job is not None
+            rendered = jobs.render_job(job)
+        failures_file, failure_count = await console.write_failures(store, settings, job_id)
+    if status != "completed":
+        raise CliError(
+            f"migration {job_id} {status}: {rendered['last_error'] or 'stopped'}; records so far: "
+            f"{rendered['records_imported']}. Resume with: {PROG} migrate {source_name} --account {args.account} "
+            f"--resume {job_id}"
+        )
+    text = "\n".join(
+        [
+            f"Migration {job_id} completed{' (dry run: nothing was written)' if rendered['dry_run'] else ''}: "
+            f"{rendered['records_imported']} of {rendered['total_records']} records imported.",
+            "",
+            console.summary_table(rendered["stats"]),
+            "",
+            f"Failures, skips and lossy mappings ({failure_count}): {failures_file}",
+        ]
+    )
+    out.result(text, console.result_data(rendered, failures_file, failure_count))
+
+
 # -- argument parsing ------------------------------------------------------------------------------
 def _port(value: str) -> int:
     try:
@@ -409,6 +493,14 @@ def _positive_id(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"not an id: {value!r}")
     return int(value)
+
+
+def _since(value: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {value!r}") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 Command = Callable[[argparse.Namespace, Output], Coroutine[Any, Any, None]]
@@ -479,6 +571,24 @@ def build_parser() -> argparse.ArgumentParser:
     tenant_bind.add_argument("--provider", choices=["supportbee"], required=True, help="the legacy system")
     tenant_bind.add_argument("--name", required=True, help="e.g. the SupportBee company (subdomain)")
     tenant_bind.set_defaults(handler=cmd_tenants_bind)
+
+    migrate = commands.add_parser("migrate", help="import a legacy helpdesk into an account").add_subparsers(
+        dest="migrate_source", metavar="SOURCE", required=True
+    )
+    supportbee = migrate.add_parser(
+        "supportbee", parents=[json_flag], help="import a SupportBee desk (resumable; a re-run imports only changes)"
+    )
+    supportbee.add_argument("--account", type=_positive_id, required=True, help="account id to import into")
+    supportbee.add_argument("--company", help="the SupportBee company (acme for acme.supportbee.com)")
+    supportbee.add_argument("--base-url", help="the SupportBee API base URL (instead of --company)")
+    supportbee.add_argument("--token", help="an administrator's SupportBee API token")
+    supportbee.add_argument("--dry-run", action="store_true", help="read everything, write nothing, report outcomes")
+    supportbee.add_argument("--sample", type=_positive_id, help="import only N tickets with their people")
+    supportbee.add_argument(
+        "--since", type=_since, help="only what changed since this ISO date (default: last completed run's start)"
+    )
+    supportbee.add_argument("--resume", type=_positive_id, metavar="JOB", help="resume a failed or cancelled job")
+    supportbee.set_defaults(handler=cmd_migrate)
     return parser
 
 

@@ -495,3 +495,51 @@ class ExternalRef(Base):
     kept: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MigrationJob(Base):
+    """A data migration from a legacy helpdesk into one account, with its checkpoint, lease and statistics."""
+
+    __tablename__ = "migration_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = account_fk()
+    source: Mapped[str] = mapped_column(String(32))
+    # pending, in_progress, completed, failed, cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Fernet ciphertext of the source's credentials (bridge.crypto); never rendered, never logged.
+    credentials: Mapped[str] = mapped_column(Text)
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    since: Mapped[dt.datetime | None]
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    totals: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    records_imported: Mapped[int] = mapped_column(default=0)
+    total_records: Mapped[int] = mapped_column(default=0)
+    progress: Mapped[int] = mapped_column(default=0)
+    records_per_second: Mapped[float | None]
+    eta_seconds: Mapped[int | None]
+    checkpoint: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[dt.datetime | None]
+    heartbeat_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+
+
+class MigrationFailure(Base):
+    """A record a migration skipped or failed to load (or a lossy mapping note), for the failures report."""
+
+    __tablename__ = "migration_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("migration_jobs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    # skipped, failed, or lossy (imported, but something had no place in the Supportly model)
+    outcome: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.api import account, agents, catalog, companies, contacts, conversations, legacy, meta
+from bridge.api import account, agents, catalog, companies, contacts, conversations, legacy, meta, migrations
 from bridge.routing import Router
 
 ROUTERS: tuple[Router, ...] = (
@@ -14,4 +14,5 @@ ROUTERS: tuple[Router, ...] = (
     conversations.router,
     catalog.router,
     legacy.router,
+    migrations.router,
 )
