@@ -216,6 +216,20 @@ class ConversationWrites(WriterBase):
         )
         return row
 
+    async def update_message(self, conversation: Conversation, row: Message, data: MessageData) -> Message:
+        """Apply a partial update to a message's content and attributes (attachments and the author stay)."""
+        values = self.update_values(
+            data, exclude=frozenset({"attachments", "sender_type", "sender_id", "conversation_id", "inbox_id"})
+        )
+        if "created_at" in data.model_fields_set and data.created_at is not None and self.import_mode:
+            values["created_at"] = self.stamp(data.created_at)
+        for key, value in values.items():
+            setattr(row, key, value)
+        await self.session.flush()
+        display_id = conversation.display_id
+        self.emit("message_updated", lambda: render.message(row, conversation_display_id=display_id))
+        return row
+
     async def delete_message(self, conversation: Conversation, message_id: int) -> Message:
         row = await self.get_row(Message, message_id, what="Message")
         if row.conversation_id != conversation.id:

@@ -1,0 +1,869 @@
+"""SupportBee as a migration source: read a desk through the API, load it through ``bridge.store`` in import mode.
+
+Implements :class:`bridge.migration.source.Source` over the collections of ``specs/supportbee-api.txt`` that
+:class:`providers.supportbee.client.SupportBeeClient` declares ("Fetching Users and Customer Groups", "Fetching
+Members of a Customer Group", "Fetching Teams", "Fetching Labels", "Fetching Snippets", "Fetching Emails", "Fetch
+Tickets", "Fetching Replies", "Fetching Comments", and the attachment files at ``url.original``), mapped by
+``mappings.supportbee``.
+
+Every loaded object gets an external reference (provider ``supportbee``, kinds of ``mappings.supportbee.RefKind``)
+with a fingerprint of its canonical data, so a re-run updates in place what changed and leaves the rest
+"unchanged". A ticket's own content is the message referenced ``ticket:<id>``; replies and comments are referenced
+by their SupportBee ids. People a ticket names who are missing from the listings are created from what the
+ticket shows (agents deactivated, as placeholders).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+import orjson
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy import select
+
+from bridge.errors import Unprocessable
+from bridge.logs import get_logger
+from bridge.migration.source import Batch, LoadResult, Record, RunOptions, SkipRecord
+from bridge.models import (
+    AccountUser,
+    Attachment,
+    AutomationRule,
+    CannedResponse,
+    Contact,
+    Conversation,
+    ExternalRef,
+    Inbox,
+    Label,
+    Message,
+    Team,
+    User,
+)
+from bridge.outbound import JSON, FatalSourceError, SkippableRecordError, gather_or_cancel
+from bridge.schemas import AgentData, AttachmentData, ConversationData, InboxData, MessageData
+from bridge.settings import Settings
+from bridge.store import Writer
+from mappings import supportbee as sb
+from providers.supportbee.client import SupportBeeClient, attachments_of
+
+log = get_logger(__name__)
+
+PROVIDER = "supportbee"
+EVENT_ATTACHMENT_FAILED = "supportbee_migration_attachment_failed"
+EVENT_PLACEHOLDER = "supportbee_migration_placeholder"
+EVENT_ALIAS = "supportbee_migration_alias"
+
+PHASES: tuple[str, ...] = (
+    "agents",
+    "teams",
+    "labels",
+    "canned_responses",
+    "inboxes",
+    "automation_rules",
+    "tickets",
+)
+BATCH_SIZE = 50
+DEFAULT_INBOX_REF = "default"
+# The people phase reads agents, then customer groups, then customers; its cursor names the step and offset.
+_PEOPLE_STEPS: tuple[str, ...] = ("agent", "company", "contact")
+
+
+def fingerprint(value: Any) -> str:
+    """Hash canonical data (pydantic models dumped as JSON, keys sorted) into a 64-hex fingerprint."""
+
+    def default(item: Any) -> Any:
+        if isinstance(item, BaseModel):
+            return item.model_dump(mode="json", exclude_unset=True)
+        if isinstance(item, datetime):
+            return item.isoformat()
+        raise TypeError(type(item).__name__)
+
+    raw = orjson.dumps(value, default=default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _lossy_texts(items: Sequence[sb.LossyField]) -> list[str]:
+    return [f"{item.kind} {item.external_id or ''} {item.field}: {item.reason}".strip() for item in items]
+
+
+def _skip(err: Exception) -> SkipRecord:
+    return SkipRecord(str(err))
+
+
+@dataclass
+class _Ref:
+    internal_id: int
+    fingerprint: str | None
+
+
+@dataclass
+class _Context:
+    """What one ``load`` call collects: lossy notes and warnings for its result."""
+
+    lossy: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class SupportBeeSource:
+    """A SupportBee desk read through its API (see the module docstring)."""
+
+    name = PROVIDER
+    phases: Sequence[str] = PHASES
+
+    def __init__(self, client: SupportBeeClient, *, auth_token: str, batch_size: int = BATCH_SIZE) -> None:
+        self.client = client
+        self._auth_token = auth_token
+        self.batch_size = batch_size
+        self._viewer: sb.SBUser | None = None
+        self._viewer_checked = False
+
+    # -- checks ---------------------------------------------------------------------------------------------
+
+    async def verify(self) -> None:
+        await self.client.verify_credentials()
+
+    async def viewer(self) -> sb.SBUser | None:
+        """Return the user whose token this is, when the desk answers ``GET /users/me`` (not in the spec)."""
+        if self._viewer_checked:
+            return self._viewer
+        self._viewer_checked = True
+        try:
+            body = await self.client.api.get_json("/users/me")
+        except (FatalSourceError, SkippableRecordError) as err:
+            log.info(EVENT_ALIAS, outcome="token_owner_unknown", status=err.status)
+            return None
+        user = body.get("user", body)
+        try:
+            self._viewer = sb.SBUser.model_validate(user)
+        except PydanticValidationError:
+            return None
+        return self._viewer
+
+    async def estimate(self, options: RunOptions) -> Mapping[str, int]:
+        counts: dict[str, int] = {}
+        people = len([u async for u in self.client.users()])
+        if options.sample is None:
+            people += len([g async for g in self.client.customer_groups()])
+            people += len([c async for c in self.client.customers()])
+        counts["agents"] = people
+        counts["teams"] = len([t async for t in self.client.teams()])
+        counts["labels"] = len([x async for x in self.client.labels()])
+        counts["canned_responses"] = len([x async for x in self.client.snippets()])
+        counts["inboxes"] = len([x async for x in self.client.emails()])
+        counts["automation_rules"] = len([x async for x in self.client.filters()])
+        base = await self.client.count_tickets(since=options.since)
+        with_spam = await self.client.count_tickets(since=options.since, spam=True)
+        with_trash = await self.client.count_tickets(since=options.since, trash=True)
+        tickets = max(base, with_spam + with_trash - base)
+        counts["tickets"] = tickets if options.sample is None else min(tickets, options.sample)
+        return counts
+
+    # -- reading --------------------------------------------------------------------------------------------
+
+    def batches(self, phase: str, *, cursor: Mapping[str, Any] | None, options: RunOptions) -> AsyncIterator[Batch]:
+        if phase == "tickets":
+            return self._ticket_batches(cursor, options)
+        if phase == "agents":
+            return self._people_batches(cursor, options)
+        streams = {
+            "teams": ("team", self.client.teams),
+            "labels": ("label", self.client.labels),
+            "canned_responses": ("canned_response", self.client.snippets),
+            "inboxes": ("inbox", self.client.emails),
+            "automation_rules": ("automation_rule", self.client.filters),
+        }
+        if phase not in streams:
+            raise ValueError(f"unknown SupportBee phase {phase!r}")
+        kind, read = streams[phase]
+        return self._chunked(phase, [(kind, read)], cursor)
+
+    async def _people_batches(self, cursor: Mapping[str, Any] | None, options: RunOptions) -> AsyncIterator[Batch]:
+        steps: list[tuple[str, Any]] = [("agent", self.client.users)]
+        if options.sample is None:
+            # Without a sample every customer is read; with one, only those the sampled tickets name.
+            steps += [("company", self._groups_with_members), ("contact", self._customers_with_groups)]
+        async for batch in self._chunked("agents", steps, cursor):
+            yield batch
+
+    async def _groups_with_members(self) -> AsyncIterator[JSON]:
+        async for group in self.client.customer_groups():
+            group_id = group.get("id")
+            members = await self.client.customer_group_members(group_id) if isinstance(group_id, int) else []
+            yield {**group, "_member_ids": [m.get("id") for m in members]}
+
+    async def _customers_with_groups(self) -> AsyncIterator[JSON]:
+        # Groups are few; their member lists give each customer its company.
+        group_of: dict[Any, Any] = {}
+        async for group in self._groups_with_members():
+            for member in group["_member_ids"]:
+                group_of.setdefault(member, group.get("id"))
+        async for customer in self.client.customers():
+            yield {**customer, "_group_id": group_of.get(customer.get("id"))}
+
+    async def _chunked(
+        self, phase: str, steps: Sequence[tuple[str, Any]], cursor: Mapping[str, Any] | None
+    ) -> AsyncIterator[Batch]:
+        start_step = int((cursor or {}).get("step", 0))
+        start_offset = int((cursor or {}).get("offset", 0))
+        for index, (kind, read) in enumerate(steps):
+            if index < start_step:
+                continue
+            offset = 0
+            chunk: list[Record] = []
+            async for item in read():
+                offset += 1
+                if index == start_step and offset <= start_offset:
+                    continue
+                chunk.append(self._record(kind, item))
+                if len(chunk) >= self.batch_size:
+                    yield Batch(phase=phase, records=chunk, cursor={"step": index, "offset": offset})
+                    chunk = []
+            if chunk:
+                yield Batch(phase=phase, records=chunk, cursor={"step": index, "offset": offset})
+            # A step read to its end resumes at the next one.
+            if index == start_step:
+                start_offset = 0
+
+    @staticmethod
+    def _record(kind: str, item: JSON) -> Record:
+        key = "name" if kind == "label" else "id"
+        return Record(kind=kind, external_id=str(item.get(key)), payload=item)
+
+    async def _ticket_batches(self, cursor: Mapping[str, Any] | None, options: RunOptions) -> AsyncIterator[Batch]:
+        done_pages = int((cursor or {}).get("page", 0))
+        taken = int((cursor or {}).get("taken", 0))
+        number = 0
+        async for page in self.client.ticket_pages(since=options.since):
+            number += 1
+            if number <= done_pages:
+                continue
+            if options.sample is not None:
+                page = page[: max(0, options.sample - taken)]
+                if not page:
+                    return
+            threads = await gather_or_cancel(*(self._thread(ticket) for ticket in page))
+            taken += len(page)
+            records = [
+                Record(
+                    kind="conversation",
+                    external_id=str(thread["ticket"].get("id")),
+                    payload=thread,
+                    updated_at=sb._parse_time(thread["ticket"].get("last_activity_at")),
+                )
+                for thread in threads
+            ]
+            yield Batch(phase="tickets", records=records, cursor={"page": number, "taken": taken})
+
+    async def _thread(self, ticket: JSON) -> JSON:
+        ticket_id = ticket.get("id")
+        thread: JSON = {"ticket": ticket, "replies": [], "comments": []}
+        if not isinstance(ticket_id, int):
+            thread["gone"] = "the ticket has no integer id"
+            return thread
+        try:
+            if ticket.get("replies_count", 1):
+                thread["replies"] = await self.client.replies(ticket_id)
+            if ticket.get("comments_count", 1):
+                thread["comments"] = await self.client.comments(ticket_id)
+        except SkippableRecordError as err:
+            thread["gone"] = f"its replies or comments could not be read: {err.message}"
+        return thread
+
+    # -- loading --------------------------------------------------------------------------------------------
+
+    async def load(self, writer: Writer, record: Record, *, options: RunOptions) -> LoadResult:
+        loader = _Loader(self, writer, options)
+        try:
+            outcome = await loader.load(record)
+        except sb.UnmappableRecord as err:
+            raise _skip(err) from err
+        except PydanticValidationError as err:
+            raise SkipRecord(f"SupportBee {record.kind} {record.external_id} is malformed: {err.errors()[0]}") from err
+        return LoadResult(outcome=outcome, lossy=loader.context.lossy, warnings=loader.context.warnings)
+
+
+class _Loader:
+    """One record's load: resolves references through the external-reference table of the writer's account."""
+
+    def __init__(self, source: SupportBeeSource, writer: Writer, options: RunOptions) -> None:
+        self.source = source
+        self.w = writer
+        self.options = options
+        self.context = _Context()
+
+    # -- refs -----------------------------------------------------------------------------------------------
+
+    async def ref(self, kind: str, external_id: str) -> _Ref | None:
+        row = (
+            await self.w.session.execute(
+                select(ExternalRef.internal_id, ExternalRef.fingerprint).where(
+                    ExternalRef.account_id == self.w.account_id,
+                    ExternalRef.provider == PROVIDER,
+                    ExternalRef.kind == kind,
+                    ExternalRef.external_id == external_id,
+                )
+            )
+        ).first()
+        return None if row is None else _Ref(int(row[0]), row[1])
+
+    async def remember(
+        self,
+        kind: str,
+        external_id: str,
+        internal_id: int,
+        *,
+        print_: str | None,
+        kept: dict[str, Any] | None = None,
+        updated_at: datetime | None = None,
+    ) -> None:
+        await self.w.record_external_ref(
+            PROVIDER, kind, external_id, internal_id, source_updated_at=updated_at, fingerprint=print_, kept=kept
+        )
+
+    def note(self, items: Sequence[sb.LossyField]) -> None:
+        self.context.lossy.extend(_lossy_texts(items))
+
+    async def load(self, record: Record) -> Any:
+        handler = {
+            "agent": self.agent,
+            "company": self.company,
+            "contact": self.contact,
+            "team": self.team,
+            "label": self.label,
+            "canned_response": self.canned_response,
+            "inbox": self.inbox,
+            "automation_rule": self.automation_rule,
+            "conversation": self.ticket,
+        }.get(record.kind)
+        if handler is None:
+            raise SkipRecord(f"unknown SupportBee record kind {record.kind!r}")
+        return await handler(record.payload)
+
+    # -- people ---------------------------------------------------------------------------------------------
+
+    async def agent(self, payload: JSON) -> str:
+        imported = sb.user_to_agent(user=sb.SBUser.model_validate(payload))
+        self.note(imported.lossy)
+        data = imported.data
+        if not data.email:
+            raise SkipRecord(f"SupportBee user {imported.external_id} has no usable email address")
+        print_ = fingerprint({"data": data, "kept": imported.kept})
+        existing = await self.ref("agent", imported.external_id)
+        outcome = "unchanged"
+        if existing is None:
+            user_id = await self._adopt_agent(data.email)
+            if user_id is None:
+                user, _ = await self.w.create_agent(data)
+                user_id = user.id
+            else:
+                await self.w.update_agent(user_id, data.model_copy(update={"role": None}))
+            outcome = "created"
+        elif existing.fingerprint != print_:
+            user_id = existing.internal_id
+            await self.w.update_agent(user_id, data.model_copy(update={"active": True}))
+            outcome = "updated"
+        else:
+            user_id = existing.internal_id
+        if outcome != "unchanged":
+            await self.remember("agent", imported.external_id, user_id, print_=print_, kept=imported.kept)
+        await self._maybe_alias(imported.external_id, user_id)
+        return outcome
+
+    async def _adopt_agent(self, email: str) -> int | None:
+        """An agent already in the account with this email (e.g. the admin running the import) is reused."""
+        found = (
+            await self.w.session.execute(
+                select(User.id)
+                .join(AccountUser, AccountUser.user_id == User.id)
+                .where(AccountUser.account_id == self.w.account_id, User.email == email)
+            )
+        ).scalar_one_or_none()
+        return None if found is None else int(found)
+
+    async def _maybe_alias(self, external_id: str, user_id: int) -> None:
+        viewer = await self.source.viewer()
+        if viewer is None or str(viewer.id) != external_id:
+            return
+        try:
+            async with self.w.session.begin_nested():
+                await self.w.register_alias(self.source._auth_token, user_id=user_id, surface=PROVIDER)
+        except Unprocessable as err:
+            self.context.warnings.append(f"the SupportBee token could not be registered as an alias: {err}")
+
+    async def company(self, payload: JSON) -> str:
+        group = sb.SBUser.model_validate({k: v for k, v in payload.items() if not k.startswith("_")})
+        imported = sb.customer_group_to_company(group=group)
+        self.note(imported.lossy)
+        print_ = fingerprint({"data": imported.data})
+        existing = await self.ref("company", imported.external_id)
+        if existing is None:
+            row = await self.w.create_company(imported.data)
+            await self.remember("company", imported.external_id, row.id, print_=print_)
+            return "created"
+        if existing.fingerprint == print_:
+            return "unchanged"
+        await self.w.update_company(existing.internal_id, imported.data)
+        await self.remember("company", imported.external_id, existing.internal_id, print_=print_)
+        return "updated"
+
+    async def contact(self, payload: JSON) -> str:
+        customer = sb.SBUser.model_validate({k: v for k, v in payload.items() if not k.startswith("_")})
+        group_id = payload.get("_group_id")
+        company_id = None
+        if group_id is not None:
+            company = await self.ref("company", str(group_id))
+            company_id = company.internal_id if company else None
+        imported = sb.customer_to_contact(customer=customer, company_id=company_id)
+        self.note(imported.lossy)
+        print_ = fingerprint({"data": imported.data})
+        existing = await self.ref("contact", imported.external_id)
+        if existing is None:
+            contact_id = await self._create_contact(imported)
+            await self.remember("contact", imported.external_id, contact_id, print_=print_)
+            return "created"
+        if existing.fingerprint == print_:
+            return "unchanged"
+        await self.w.update_contact(existing.internal_id, imported.data)
+        await self.remember("contact", imported.external_id, existing.internal_id, print_=print_)
+        return "updated"
+
+    async def _create_contact(self, imported: sb.ContactImport) -> int:
+        email = imported.data.email
+        if email:
+            found = (
+                await self.w.session.execute(
+                    select(Contact.id).where(Contact.account_id == self.w.account_id, Contact.email == email)
+                )
+            ).scalar_one_or_none()
+            if found is not None:
+                # Two SupportBee ids with one address: the second one shares the contact (no ref of its own).
+                return int(found)
+        row = await self.w.create_contact(imported.data)
+        return row.id
+
+    async def contact_for(self, imported: sb.ContactImport) -> int:
+        """The contact of a customer a ticket names: mapped, else created from what the ticket shows."""
+        existing = await self.ref("contact", imported.external_id)
+        if existing is not None:
+            return existing.internal_id
+        self.note(imported.lossy)
+        contact_id = await self._create_contact(imported)
+        if await self._free("contact", contact_id):
+            await self.remember("contact", imported.external_id, contact_id, print_=None)
+        return contact_id
+
+    async def _free(self, kind: str, internal_id: int) -> bool:
+        taken = await self.w.session.execute(
+            select(ExternalRef.id).where(
+                ExternalRef.account_id == self.w.account_id,
+                ExternalRef.provider == PROVIDER,
+                ExternalRef.kind == kind,
+                ExternalRef.internal_id == internal_id,
+            )
+        )
+        return taken.first() is None
+
+    async def agent_for(self, user: sb.SBUser) -> int:
+        """The agent a ticket names: mapped, else a deactivated placeholder made from what the ticket shows."""
+        external_id = str(user.id)
+        existing = await self.ref("agent", external_id)
+        if existing is not None:
+            return existing.internal_id
+        try:
+            imported = sb.user_to_agent(user=user, shape="embedded")
+            data = imported.data
+            kept = imported.kept
+        except sb.UnmappableRecord:
+            data, kept = AgentData(name=user.name or f"SupportBee user {user.id}"), {}
+        if not data.email:
+            data = data.model_copy(update={"email": f"supportbee-user-{user.id}@account-{self.w.account_id}.example"})
+        user_id = await self._adopt_agent(str(data.email))
+        if user_id is None:
+            created, _ = await self.w.create_agent(data.model_copy(update={"active": False}))
+            user_id = created.id
+        log.info(EVENT_PLACEHOLDER, kind="agent", external_id=external_id, user_id=user_id)
+        self.context.warnings.append(f"agent {external_id} is not listed by the desk: a deactivated placeholder")
+        if await self._free("agent", user_id):
+            await self.remember("agent", external_id, user_id, print_=None, kept=kept)
+        return user_id
+
+    # -- settings -------------------------------------------------------------------------------------------
+
+    async def team(self, payload: JSON) -> str:
+        imported = sb.team_to_canonical(team=sb.SBTeam.model_validate(payload))
+        member_ids: list[int] = []
+        for member in payload.get("users") or []:
+            user = sb.SBUser.model_validate(member)
+            member_ids.append(await self.agent_for(user))
+        print_ = fingerprint({"data": imported.data, "kept": imported.kept, "members": sorted(member_ids)})
+        existing = await self.ref("team", imported.external_id)
+        if existing is not None and existing.fingerprint == print_:
+            return "unchanged"
+        if existing is None:
+            found = (
+                await self.w.session.execute(
+                    select(Team.id).where(Team.account_id == self.w.account_id, Team.name == imported.data.name)
+                )
+            ).scalar_one_or_none()
+            team_id = int(found) if found is not None else (await self.w.create_team(imported.data)).id
+            outcome = "created"
+        else:
+            team_id = existing.internal_id
+            await self.w.update_team(team_id, imported.data)
+            outcome = "updated"
+        await self.w.set_team_members(team_id, member_ids, mode="replace")
+        await self.remember("team", imported.external_id, team_id, print_=print_, kept=imported.kept)
+        return outcome
+
+    async def label(self, payload: JSON) -> str:
+        imported = sb.label_to_canonical(label=sb.SBLabel.model_validate(payload))
+        self.note(imported.lossy)
+        return await self._label(imported)
+
+    async def _label(self, imported: sb.LabelImport) -> str:
+        print_ = fingerprint({"data": imported.data, "kept": imported.kept})
+        existing = await self.ref("label", imported.external_id)
+        if existing is not None and existing.fingerprint == print_:
+            return "unchanged"
+        if existing is None:
+            found = (
+                await self.w.session.execute(
+                    select(Label.id).where(Label.account_id == self.w.account_id, Label.title == imported.data.title)
+                )
+            ).scalar_one_or_none()
+            if found is None:
+                label_id = (await self.w.create_label(imported.data)).id
+            else:
+                label_id = int(found)
+                await self.w.update_label(label_id, imported.data)
+            if not await self._free("label", label_id):
+                return "unchanged"  # another SupportBee name with the same title already holds it
+            outcome = "created"
+        else:
+            label_id = existing.internal_id
+            await self.w.update_label(label_id, imported.data)
+            outcome = "updated"
+        await self.remember("label", imported.external_id, label_id, print_=print_, kept=imported.kept)
+        return outcome
+
+    async def canned_response(self, payload: JSON) -> str:
+        imported = sb.snippet_to_canned_response(snippet=sb.SBSnippet.model_validate(payload))
+        self.note(imported.lossy)
+        print_ = fingerprint({"data": imported.data, "kept": imported.kept})
+        existing = await self.ref("canned_response", imported.external_id)
+        if existing is not None and existing.fingerprint == print_:
+            return "unchanged"
+        if existing is None:
+            found = (
+                await self.w.session.execute(
+                    select(CannedResponse.id).where(
+                        CannedResponse.account_id == self.w.account_id,
+                        CannedResponse.short_code == imported.data.short_code,
+                    )
+                )
+            ).scalar_one_or_none()
+            if found is not None:
+                raise SkipRecord(f"a canned response with short code {imported.data.short_code!r} already exists")
+            row_id = (await self.w.create_canned_response(imported.data)).id
+            outcome = "created"
+        else:
+            row_id = existing.internal_id
+            await self.w.update_canned_response(row_id, imported.data)
+            outcome = "updated"
+        await self.remember("canned_response", imported.external_id, row_id, print_=print_, kept=imported.kept)
+        return outcome
+
+    async def inbox(self, payload: JSON) -> str:
+        imported = sb.email_to_inbox(email=sb.SBEmail.model_validate(payload))
+        self.note(imported.lossy)
+        if imported.external_id is None:
+            raise SkipRecord("a SupportBee forwarding address has no id")
+        print_ = fingerprint({"data": imported.data})
+        existing = await self.ref("inbox", imported.external_id)
+        if existing is not None and existing.fingerprint == print_:
+            return "unchanged"
+        if existing is None:
+            row_id = (await self.w.create_inbox(imported.data)).id
+            outcome = "created"
+        else:
+            row_id = existing.internal_id
+            await self.w.update_inbox(row_id, imported.data)
+            outcome = "updated"
+        await self.remember("inbox", imported.external_id, row_id, print_=print_)
+        return outcome
+
+    async def automation_rule(self, payload: JSON) -> str:
+        rule = sb.SBRule.model_validate(payload.get("rule") or {})
+        consequence = sb.SBConsequence.model_validate(payload.get("consequence") or {})
+        wire_filter = sb.SBFilter.model_validate({k: v for k, v in payload.items() if k not in ("rule", "consequence")})
+        agent_id = team_id = None
+        if consequence.assign_user not in (None, ""):
+            found = await self.ref("agent", str(consequence.assign_user))
+            agent_id = found.internal_id if found else None
+        if consequence.assign_team not in (None, ""):
+            found = await self.ref("team", str(consequence.assign_team))
+            team_id = found.internal_id if found else None
+        imported = sb.rule_to_automation(
+            rule=rule, consequence=consequence, filter=wire_filter, agent_id=agent_id, team_id=team_id
+        )
+        self.note(imported.lossy)
+        if imported.data is None:
+            raise SkipRecord(f"SupportBee filter {imported.external_id} has no action Supportly can run")
+        print_ = fingerprint({"data": imported.data, "kept": imported.kept})
+        existing = await self.ref("automation_rule", imported.external_id)
+        if existing is not None and existing.fingerprint == print_:
+            return "unchanged"
+        if existing is None:
+            row_id = (await self.w.create_automation_rule(imported.data)).id
+            outcome = "created"
+        else:
+            row_id = existing.internal_id
+            await self.w.get_row(AutomationRule, row_id)
+            await self.w.update_automation_rule(row_id, imported.data)
+            outcome = "updated"
+        await self.remember("automation_rule", imported.external_id, row_id, print_=print_, kept=imported.kept)
+        return outcome
+
+    # -- tickets --------------------------------------------------------------------------------------------
+
+    async def ticket(self, payload: JSON) -> str:
+        gone = payload.get("gone")
+        ticket_wire: JSON = payload["ticket"]
+        if gone:
+            raise SkipRecord(f"SupportBee ticket {ticket_wire.get('id')}: {gone}")
+        ticket = sb.SBTicket.model_validate(ticket_wire)
+        viewer = await self.source.viewer()
+        viewer_id = None
+        if viewer is not None:
+            mapped = await self.ref("agent", str(viewer.id))
+            viewer_id = mapped.internal_id if mapped else None
+        imported = sb.ticket_to_canonical(ticket=ticket, viewer_id=viewer_id)
+        replies = [sb.reply_to_message(reply=sb.SBReply.model_validate(r)) for r in payload.get("replies") or []]
+        comments = [sb.comment_to_note(comment=sb.SBComment.model_validate(c)) for c in payload.get("comments") or []]
+        messages: list[tuple[str, sb.MessageImport]] = [(f"ticket:{imported.external_id}", imported.message)]
+        messages += [(str(m.external_id), m) for m in replies]
+        messages += [(str(m.external_id), m) for m in comments]
+        # Replies and comments interleave by time; the ticket's own content comes first at equal times.
+        messages.sort(key=lambda pair: (_sort_time(pair[1]), 0 if pair[0].startswith("ticket:") else 1))
+        authors: dict[str, sb.SBUser] = {}
+        for raw in payload.get("replies") or []:
+            author = sb.SBReply.model_validate(raw).replier
+            if author is not None:
+                authors[str(author.id)] = author
+        for raw in payload.get("comments") or []:
+            author = sb.SBComment.model_validate(raw).commenter
+            if author is not None:
+                authors[str(author.id)] = author
+        print_ = fingerprint(
+            {
+                "conversation": imported.conversation,
+                "requester": imported.requester.external_id,
+                "assignee": imported.assignee_external_id,
+                "team": imported.team_external_id,
+                "source": imported.source_email,
+                "messages": [(key, m.data, m.sender_external_id) for key, m in messages],
+            }
+        )
+        existing = await self.ref("conversation", imported.external_id)
+        if existing is not None and existing.fingerprint == print_:
+            return "unchanged"
+        self.note(imported.lossy)
+        for _key, message in messages:
+            self.note(message.lossy)
+        for label in imported.labels:
+            await self._label_from_ticket(label)
+        data = imported.conversation
+        fields: dict[str, Any] = {
+            "contact_id": await self.contact_for(imported.requester),
+            "inbox_id": await self._inbox_for(imported.source_email),
+            "assignee_id": None,
+            "team_id": None,
+        }
+        if imported.assignee_external_id is not None and ticket.current_user_assignee is not None:
+            fields["assignee_id"] = await self.agent_for(ticket.current_user_assignee.user)
+        if imported.team_external_id is not None:
+            team = await self.ref("team", imported.team_external_id)
+            if team is None:
+                self.context.warnings.append(f"team {imported.team_external_id} is not listed: left unassigned")
+            else:
+                fields["team_id"] = team.internal_id
+        for contact in [*imported.cc, *imported.bcc]:
+            await self.contact_for(contact)
+        if existing is None:
+            row = await self.w.create_conversation(data.model_copy(update=fields))
+            outcome = "created"
+        else:
+            row = await self.w.get_row(Conversation, existing.internal_id)
+            changes = {key: value for key, value in data.changes().items() if key != "display_id"}
+            changes.update(assignee_id=fields["assignee_id"], team_id=fields["team_id"])
+            await self.w.update_conversation(row, ConversationData(**changes))
+            outcome = "updated"
+        await self.remember(
+            "conversation",
+            imported.external_id,
+            row.id,
+            print_=print_,
+            updated_at=ticket.last_activity_at,
+        )
+        for key, message in messages:
+            await self._message(row, key, message, authors)
+        return outcome
+
+    async def _label_from_ticket(self, imported: sb.LabelImport) -> None:
+        if await self.ref("label", imported.external_id) is None:
+            await self._label(imported)
+
+    async def _inbox_for(self, email: str | None) -> int:
+        canonical = (email or "").strip().lower()
+        if canonical:
+            found = (
+                await self.w.session.execute(
+                    select(Inbox.id)
+                    .where(Inbox.account_id == self.w.account_id, Inbox.email == canonical)
+                    .order_by(Inbox.id)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            if found is not None:
+                return int(found)
+        existing = await self.ref("inbox", DEFAULT_INBOX_REF)
+        if existing is not None:
+            return existing.internal_id
+        row = await self.w.create_inbox(InboxData(name="SupportBee", channel_type="email"))
+        await self.remember("inbox", DEFAULT_INBOX_REF, row.id, print_=None)
+        return row.id
+
+    async def _message_key(self, key: str, message: sb.MessageImport) -> str:
+        """A comment whose id is also a reply's is referenced ``comment:<id>``."""
+        if not message.data.private:
+            return key
+        found = await self.ref("message", key)
+        if found is None:
+            return key
+        row = await self.w.session.get(Message, found.internal_id)
+        return key if row is not None and row.private else f"comment:{key}"
+
+    async def _message(
+        self, conversation: Conversation, key: str, message: sb.MessageImport, authors: Mapping[str, sb.SBUser]
+    ) -> None:
+        key = await self._message_key(key, message)
+        print_ = fingerprint({"data": message.data, "sender": message.sender_external_id})
+        existing = await self.ref("message", key)
+        if existing is not None and existing.fingerprint == print_:
+            return
+        data = message.data
+        sender_id: int | None = None
+        if message.sender_kind == "contact":
+            sender_id = conversation.contact_id
+            if message.sender is not None:
+                sender_id = await self.contact_for(message.sender)
+        elif message.sender_external_id is not None:
+            author = authors.get(message.sender_external_id)
+            if author is not None:
+                sender_id = await self.agent_for(author)
+            else:
+                mapped = await self.ref("agent", message.sender_external_id)
+                sender_id = mapped.internal_id if mapped else None
+        if existing is not None:
+            row = await self.w.get_row(Message, existing.internal_id)
+            update = MessageData(content=data.content, additional_attributes=data.additional_attributes)
+            await self.w.update_message(conversation, row, update)
+            await self.remember("message", key, row.id, print_=print_)
+            return
+        files, failed = await self._files(message)
+        attributes = dict(data.additional_attributes or {})
+        if failed:
+            block = dict(attributes.get(PROVIDER) or {})
+            block["failed_attachments"] = failed
+            attributes[PROVIDER] = block
+        content = data.content
+        if not (content or "").strip() and not [f for f in files if f is not None]:
+            content = "(attachments not imported)" if failed else content
+        kept_files = [item for item in files if item is not None]
+        create = data.model_copy(
+            update={
+                "sender_id": sender_id,
+                "attachments": [item for _, item in kept_files],
+                "additional_attributes": attributes,
+                "content": content,
+            }
+        )
+        row = await self.w.create_message(conversation, create)
+        await self.remember("message", key, row.id, print_=print_)
+        if kept_files:
+            stored = (
+                (
+                    await self.w.session.execute(
+                        select(Attachment.id).where(Attachment.message_id == row.id).order_by(Attachment.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for (external_id, _), attachment_id in zip(kept_files, stored, strict=False):
+                if await self.ref("attachment", external_id) is None:
+                    await self.remember("attachment", external_id, int(attachment_id), print_=None)
+
+    async def _files(
+        self, message: sb.MessageImport
+    ) -> tuple[list[tuple[str, AttachmentData] | None], list[dict[str, Any]]]:
+        """Download a message's files (bounded concurrency, size cap); failures are listed, not fatal."""
+        items = list(zip(message.attachment_external_ids, message.data.attachments, strict=False))
+        if not items:
+            return [], []
+        if not self.options.include_attachments or self.options.dry_run:
+            return [(external_id, data) for external_id, data in items], []
+        cap = min(self.options.max_attachment_bytes, self.w.max_attachment_bytes)
+        limit = asyncio.Semaphore(max(1, self.options.concurrency))
+        failed: list[dict[str, Any]] = []
+
+        async def fetch(external_id: str, data: AttachmentData) -> tuple[str, AttachmentData] | None:
+            async with limit:
+                try:
+                    download = await self.source.client.download_attachment(
+                        {"id": external_id, "url": {"original": data.external_url}}, max_bytes=cap
+                    )
+                except (SkippableRecordError, FatalSourceError) as err:
+                    reason = err.message
+                except Exception as err:  # noqa: BLE001 - any failure of one file is recorded on its message
+                    reason = f"{type(err).__name__}: {err}"
+                else:
+                    return external_id, data.model_copy(update={"data": download.data or b""})
+            failed.append({"id": external_id, "file_name": data.file_name, "reason": reason})
+            log.warning(EVENT_ATTACHMENT_FAILED, provider=PROVIDER, external_id=external_id, reason=reason)
+            self.context.warnings.append(f"attachment {external_id} ({data.file_name}) not imported: {reason}")
+            return None
+
+        results = await gather_or_cancel(*(fetch(external_id, data) for external_id, data in items))
+        return list(results), sorted(failed, key=lambda item: str(item["id"]))
+
+
+def _sort_time(message: sb.MessageImport) -> str:
+    created = message.data.created_at
+    return "" if created is None else sb._utc(created).isoformat()
+
+
+def make_source(http: aiohttp.ClientSession, credentials: Mapping[str, Any], settings: Settings) -> SupportBeeSource:
+    """Build the SupportBee source from ``{company or base_url, auth_token}`` (a bad one is a FatalSourceError)."""
+    token = credentials.get("auth_token")
+    if not isinstance(token, str) or not token.strip():
+        raise FatalSourceError("a SupportBee auth_token is required")
+    base_url = credentials.get("base_url")
+    company = credentials.get("company")
+    client = SupportBeeClient(
+        http,
+        base_url=base_url if isinstance(base_url, str) and base_url else None,
+        company=company if isinstance(company, str) and company else None,
+        auth_token=token.strip(),
+        allow_private_urls=settings.allow_private_urls,
+    )
+    return SupportBeeSource(client, auth_token=token.strip())
+
+
+__all__ = ["PHASES", "SupportBeeSource", "attachments_of", "fingerprint", "make_source"]
