@@ -346,7 +346,9 @@ async def render_tickets(
     inboxes = {
         row.id: inbox_record(row)
         for row in (
-            await session.execute(select(Inbox).where(Inbox.id.in_({r.inbox_id for r in rows})))
+            await session.execute(
+                select(Inbox).where(Inbox.account_id == desk.account_id, Inbox.id.in_({r.inbox_id for r in rows}))
+            )
         ).scalars()
     }
     messages = await messages_of(session, request, desk, ids)
