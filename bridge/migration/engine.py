@@ -11,15 +11,25 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.logs import get_logger, redact_text
-from bridge.migration.source import LoadResult, Record, RunOptions, SkipRecord, Source
+from bridge.migration.source import (
+    Batch,
+    BatchResult,
+    BulkLoading,
+    LoadResult,
+    Preparing,
+    Record,
+    RunOptions,
+    SkipRecord,
+    Source,
+)
 from bridge.models import MigrationFailure, MigrationJob, utcnow
 from bridge.outbound import FatalSourceError, RetriableSourceError, SkippableRecordError
 from bridge.store import Store, Writer
@@ -30,6 +40,7 @@ EVENT_RECORD_SKIPPED = "migration_record_skipped"
 EVENT_RECORD_FAILED = "migration_record_failed"
 EVENT_JOB_FINISHED = "migration_job_finished"
 EVENT_JOB_FAILED = "migration_job_failed"
+EVENT_BATCH_FALLBACK = "migration_batch_fallback"
 
 COUNTERS = ("created", "updated", "unchanged", "skipped", "failed", "lossy")
 IMPORTED = ("created", "updated", "unchanged")
@@ -47,6 +58,11 @@ class LeaseLost(Exception):
 
 class _RollBack(Exception):
     """Abort the dry run's transaction on purpose."""
+
+
+def _check_batch_results(results: Sequence[BatchResult] | None, records: Sequence[Record]) -> None:
+    if results is not None and len(results) != len(records):
+        raise ValueError(f"load_batch gave {len(results)} results for {len(records)} records")
 
 
 def empty_counts() -> dict[str, int]:
@@ -176,6 +192,8 @@ class Engine:
             raise LookupError(f"migration job {job_id} does not exist")
         account_id = job.account_id
         options = run_options(job)
+        cap = min(options.max_attachment_bytes, self.store.max_attachment_bytes)
+        options = replace(options, max_attachment_bytes=cap)
         state = _State(
             job_id=job_id,
             stats={phase: {**empty_counts(), **counts} for phase, counts in (job.stats or {}).items()},
@@ -234,7 +252,8 @@ class Engine:
             phase = phases[index]
             state.checkpoint = {"phase": phase, "cursor": dict(cursor) if cursor else None}
             self._report(state, phase)
-            async for batch in source.batches(phase, cursor=cursor, options=options):
+            async for fetched in source.batches(phase, cursor=cursor, options=options):
+                batch = await self._prepare(account_id, source, fetched, options)
                 async with self.store.writer(account_id, import_mode=True) as writer:
                     await self._check_job(writer.session, state.job_id, cancel)
                     counts, failures = await self._load_batch(writer, source, batch.records, options, cancel)
@@ -263,7 +282,8 @@ class Engine:
                 await self._open_transaction(writer.session, state.job_id)
                 for phase in phases:
                     self._report(state, phase)
-                    async for batch in source.batches(phase, cursor=None, options=options):
+                    async for fetched in source.batches(phase, cursor=None, options=options):
+                        batch = await self._prepare(account_id, source, fetched, options)
                         counts, failures = await self._load_batch(writer, source, batch.records, options, cancel)
                         self._merge(state, phase, counts, failures)
                         self._report(state, phase)
@@ -272,30 +292,73 @@ class Engine:
             pass
         state.checkpoint = {"phase": None, "cursor": None, "done": True}
 
+    async def _prepare(self, account_id: int, source: Source, batch: Batch, options: RunOptions) -> Batch:
+        if not isinstance(source, Preparing):
+            return batch
+
+        async def lookup(provider: str, kind: str, external_ids: Iterable[str]) -> Mapping[str, tuple[int, str | None]]:
+            return await self.store.external_refs(account_id, provider, kind, external_ids)
+
+        return await source.prepare(batch, lookup=lookup, options=options)
+
     async def _load_batch(
         self, writer: Writer, source: Source, records: Sequence[Record], options: RunOptions, cancel: asyncio.Event
     ) -> tuple[dict[str, int], list[_Failure]]:
+        if cancel.is_set():
+            raise JobCancelled
+        results = await self._load_in_bulk(writer, source, records, options)
+        if results is None:
+            results = []
+            for record in records:
+                if cancel.is_set():
+                    raise JobCancelled
+                results.append(await self._load_one(writer, source, record, options))
+        if cancel.is_set():
+            raise JobCancelled
+        return self._tally(records, results)
+
+    @staticmethod
+    async def _load_in_bulk(
+        writer: Writer, source: Source, records: Sequence[Record], options: RunOptions
+    ) -> list[BatchResult] | None:
+        if not isinstance(source, BulkLoading) or not records:
+            return None
+        try:
+            async with writer.session.begin_nested():
+                results = await source.load_batch(writer, records, options=options)
+                _check_batch_results(results, records)
+        except (FatalSourceError, RetriableSourceError, JobCancelled, LeaseLost):
+            raise
+        except Exception as err:  # noqa: BLE001 - the batch is loaded again record by record
+            log.warning(EVENT_BATCH_FALLBACK, error=redact_text(f"{type(err).__name__}: {err}"), records=len(records))
+            return None
+        return None if results is None else list(results)
+
+    @staticmethod
+    async def _load_one(writer: Writer, source: Source, record: Record, options: RunOptions) -> BatchResult:
+        try:
+            async with writer.session.begin_nested():
+                return await source.load(writer, record, options=options)
+        except (FatalSourceError, RetriableSourceError, JobCancelled, LeaseLost):
+            raise
+        except Exception as err:  # noqa: BLE001 - one bad record is recorded and never aborts the batch
+            return err
+
+    @staticmethod
+    def _tally(records: Sequence[Record], results: Sequence[BatchResult]) -> tuple[dict[str, int], list[_Failure]]:
         counts = empty_counts()
         failures: list[_Failure] = []
-        for record in records:
-            if cancel.is_set():
-                raise JobCancelled
-            outcome, reason = "failed", ""
-            try:
-                async with writer.session.begin_nested():
-                    result: LoadResult = await source.load(writer, record, options=options)
-            except (SkipRecord, SkippableRecordError) as err:
-                outcome, reason = "skipped", str(err) or type(err).__name__
-            except (FatalSourceError, RetriableSourceError, JobCancelled, LeaseLost):
-                raise
-            except Exception as err:  # noqa: BLE001 - one bad record is recorded and never aborts the batch
-                outcome, reason = "failed", f"{type(err).__name__}: {err}"
-            else:
+        for record, result in zip(records, results, strict=True):
+            if isinstance(result, LoadResult):
                 counts[result.outcome] += 1
                 for note in result.lossy:
                     counts["lossy"] += 1
                     failures.append(_Failure(record.kind, record.external_id, note, "lossy"))
                 continue
+            if isinstance(result, SkipRecord | SkippableRecordError):
+                outcome, reason = "skipped", str(result) or type(result).__name__
+            else:
+                outcome, reason = "failed", f"{type(result).__name__}: {result}"
             counts[outcome] += 1
             reason = redact_text(reason)
             failures.append(_Failure(record.kind, record.external_id, reason, outcome))

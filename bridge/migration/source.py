@@ -13,9 +13,9 @@ unchanged), so replaying a batch after a crash never duplicates anything.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from bridge.store import Writer
 
@@ -74,10 +74,40 @@ class Source(Protocol):
     async def estimate(self, options: RunOptions) -> Mapping[str, int]:
         """Return the expected number of records per phase (for progress and ETA)."""
 
-    def batches(
-        self, phase: str, *, cursor: Mapping[str, Any] | None, options: RunOptions
-    ) -> AsyncIterator[Batch]:
+    def batches(self, phase: str, *, cursor: Mapping[str, Any] | None, options: RunOptions) -> AsyncIterator[Batch]:
         """Stream the phase's records in bounded batches, starting after ``cursor`` when given."""
 
     async def load(self, writer: Writer, record: Record, *, options: RunOptions) -> LoadResult:
         """Write one record through ``writer`` (import mode); raise :class:`SkipRecord` to skip it."""
+
+
+RefLookup = Callable[[str, str, Iterable[str]], Awaitable[Mapping[str, tuple[int, str | None]]]]
+"""``lookup(provider, kind, external_ids)``: those already imported, ``{external id: (internal id, fingerprint)}``."""
+
+BatchResult = LoadResult | Exception
+"""One record's result in a bulk load: its outcome, or the error that skipped (:class:`SkipRecord`) or failed it."""
+
+
+@runtime_checkable
+class Preparing(Protocol):
+    """A source that does slow work for a batch (downloads) *before* the engine opens the batch's transaction.
+
+    Network waits inside a write transaction would hold SQLite's single write lock and a PostgreSQL connection
+    for their whole length; ``prepare`` runs with only read access (``lookup``) and returns the batch to load.
+    """
+
+    async def prepare(self, batch: Batch, *, lookup: RefLookup, options: RunOptions) -> Batch: ...
+
+
+@runtime_checkable
+class BulkLoading(Protocol):
+    """A source that can load a whole batch with a few set-based writes.
+
+    ``load_batch`` returns one :data:`BatchResult` per record, in order, or ``None`` to have the engine load this
+    batch record by record. It runs inside a savepoint: if it raises, the engine rolls the savepoint back and
+    loads the batch record by record, so one bad record still never costs the others.
+    """
+
+    async def load_batch(
+        self, writer: Writer, records: Sequence[Record], *, options: RunOptions
+    ) -> Sequence[BatchResult] | None: ...

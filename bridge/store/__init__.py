@@ -8,7 +8,7 @@ emits nothing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bridge.logs import get_logger
 from bridge.models import Account, PlatformApp, PlatformAppPermissible, utcnow
 from bridge.schemas import AgentData
+from bridge.store.bulk import BulkImportWrites, ConversationImport, ImportedConversation, NewExternalRef
 from bridge.store.catalog import CatalogWrites
 from bridge.store.conversations import ConversationWrites
 from bridge.store.core import WriterBase
@@ -26,7 +27,7 @@ from bridge.store.people import PeopleWrites
 log = get_logger(__name__)
 
 
-class Writer(ConversationWrites, PeopleWrites, CatalogWrites, LegacyWrites, WriterBase):
+class Writer(BulkImportWrites, ConversationWrites, PeopleWrites, CatalogWrites, LegacyWrites, WriterBase):
     """All writes of one unit of work in one account."""
 
 
@@ -71,6 +72,13 @@ class Store:
         async with self.sessions() as session:
             yield session
 
+    async def external_refs(
+        self, account_id: int, provider: str, kind: str, external_ids: Iterable[str]
+    ) -> dict[str, tuple[int, str | None]]:
+        """Read which legacy ids of one kind an import already mapped: ``{external id: (internal id, fingerprint)}``."""
+        async with self.sessions() as session:
+            return await Writer(session, account_id).external_refs_for(provider, kind, external_ids)
+
     async def create_account(self, name: str, *, locale: str = "en") -> Account:
         async with self.sessions() as session, session.begin():
             now = utcnow()
@@ -101,4 +109,4 @@ class Store:
         return app.id, token
 
 
-__all__ = ["Store", "Writer"]
+__all__ = ["ConversationImport", "ImportedConversation", "NewExternalRef", "Store", "Writer"]

@@ -9,7 +9,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy.orm import aliased
 
 from bridge import render
 from bridge.errors import NotFound, PayloadTooLarge, Unprocessable
@@ -59,6 +60,30 @@ class ConversationWrites(WriterBase):
             ).scalar_one()
             if not await self._display_id_taken(seq):
                 return int(seq)
+            # An import can leave a long run of taken ids: jump past it rather than step through it.
+            await self.session.execute(
+                update(Account)
+                .where(Account.id == self.account_id)
+                .values(conversation_seq=await self.next_free_display_id(int(seq)) - 1)
+            )
+
+    async def next_free_display_id(self, after: int) -> int:
+        """The smallest display id above ``after`` that no conversation of this account holds."""
+        if not await self._display_id_taken(after + 1):
+            return after + 1
+        held, following = aliased(Conversation), aliased(Conversation)
+        run_end = (
+            await self.session.execute(
+                select(func.min(held.display_id)).where(
+                    held.account_id == self.account_id,
+                    held.display_id > after,
+                    ~exists().where(
+                        following.account_id == self.account_id, following.display_id == held.display_id + 1
+                    ),
+                )
+            )
+        ).scalar_one()
+        return int(run_end) + 1
 
     async def _display_id_taken(self, display_id: int) -> bool:
         found = await self.session.execute(
@@ -248,6 +273,14 @@ class ConversationWrites(WriterBase):
 
         Without a message the attachment is a pending upload, linked later with :meth:`link_attachments`.
         """
+        created = self.stamp(data.created_at) if data.created_at or message is None else message.created_at
+        values = self.attachment_values(data, message_id=message.id if message is not None else None, created=created)
+        return await self.insert_row(Attachment, values)
+
+    def attachment_values(
+        self, data: AttachmentData, *, message_id: int | None, created: dt.datetime
+    ) -> dict[str, Any]:
+        """Store an attachment's bytes (content-addressed, so identical files share one) and return its row."""
         content = data.data or b""
         if len(content) > self.max_attachment_bytes:
             raise PayloadTooLarge(
@@ -269,23 +302,18 @@ class ConversationWrites(WriterBase):
         content_type = data.content_type
         if content_type == "application/octet-stream":
             content_type = mimetypes.guess_type(data.file_name)[0] or content_type
-        return await self.insert_row(
-            Attachment,
-            {
-                "account_id": self.account_id,
-                "message_id": message.id if message is not None else None,
-                "file_name": data.file_name,
-                "content_type": content_type,
-                "file_type": _file_type(content_type),
-                "size": len(content),
-                "checksum": checksum,
-                "storage_key": storage_key,
-                "external_url": data.external_url,
-                "created_at": self.stamp(data.created_at)
-                if data.created_at or message is None
-                else message.created_at,
-            },
-        )
+        return {
+            "account_id": self.account_id,
+            "message_id": message_id,
+            "file_name": data.file_name,
+            "content_type": content_type,
+            "file_type": _file_type(content_type),
+            "size": len(content),
+            "checksum": checksum,
+            "storage_key": storage_key,
+            "external_url": data.external_url,
+            "created_at": created,
+        }
 
     async def link_attachments(self, message: Message, attachment_ids: list[int], *, field: str) -> None:
         """Attach pending uploads of this account to ``message``; an unknown or used id is a 422."""
@@ -293,14 +321,18 @@ class ConversationWrites(WriterBase):
             return
         wanted = set(attachment_ids)
         rows = (
-            await self.session.execute(
-                select(Attachment).where(
-                    Attachment.account_id == self.account_id,
-                    Attachment.id.in_(wanted),
-                    Attachment.message_id.is_(None),
+            (
+                await self.session.execute(
+                    select(Attachment).where(
+                        Attachment.account_id == self.account_id,
+                        Attachment.id.in_(wanted),
+                        Attachment.message_id.is_(None),
+                    )
                 )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         missing = sorted(wanted - {row.id for row in rows})
         if missing:
             raise Unprocessable(f"unknown or already used attachment ids {missing}", field=field, code="not_found")

@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from bridge.errors import Unprocessable
 from bridge.logs import get_logger
-from bridge.migration.source import Batch, LoadResult, Record, RunOptions, SkipRecord
+from bridge.migration.source import Batch, BatchResult, LoadResult, Outcome, Record, RefLookup, RunOptions, SkipRecord
 from bridge.models import (
     AccountUser,
     Attachment,
@@ -45,10 +45,10 @@ from bridge.models import (
     Team,
     User,
 )
-from bridge.outbound import JSON, FatalSourceError, SkippableRecordError, gather_or_cancel
+from bridge.outbound import JSON, FatalSourceError, RetriableSourceError, SkippableRecordError, gather_or_cancel
 from bridge.schemas import AgentData, AttachmentData, ConversationData, InboxData, MessageData
 from bridge.settings import Settings
-from bridge.store import Writer
+from bridge.store import ConversationImport, NewExternalRef, Writer
 from mappings import supportbee as sb
 from providers.supportbee.client import SupportBeeClient, attachments_of
 
@@ -108,6 +108,38 @@ class _Context:
 
     lossy: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Prefetched:
+    """A ticket's attachment files downloaded before its batch's transaction: bytes, or why not, by file id."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+PREFETCHED = "_prefetched"
+"""The key under which :meth:`SupportBeeSource.prepare` leaves a :class:`_Prefetched` in a ticket's payload."""
+
+
+@dataclass
+class _TicketPlan:
+    """A ticket mapped and fingerprinted, ready to be written."""
+
+    ticket: sb.SBTicket
+    imported: sb.TicketImport
+    messages: list[tuple[str, sb.MessageImport]]
+    authors: dict[str, sb.SBUser]
+    fingerprint: str
+    prefetched: _Prefetched | None = None
+
+    @property
+    def external_id(self) -> str:
+        return self.imported.external_id
+
+    def bulk_ready(self) -> bool:
+        """Whether the set-based path can write it: no message the store would refuse as blank."""
+        return all(m.data.attachments or (m.data.content or "").strip() for _, m in self.messages)
 
 
 class SupportBeeSource:
@@ -281,11 +313,255 @@ class SupportBeeSource:
         loader = _Loader(self, writer, options)
         try:
             outcome = await loader.load(record)
-        except sb.UnmappableRecord as err:
-            raise _skip(err) from err
-        except PydanticValidationError as err:
-            raise SkipRecord(f"SupportBee {record.kind} {record.external_id} is malformed: {err.errors()[0]}") from err
+        except (sb.UnmappableRecord, PydanticValidationError) as err:
+            raise _record_error(record, err) from err
         return LoadResult(outcome=outcome, lossy=loader.context.lossy, warnings=loader.context.warnings)
+
+    async def load_batch(
+        self, writer: Writer, records: Sequence[Record], *, options: RunOptions
+    ) -> Sequence[BatchResult] | None:
+        """Load a page of tickets set-based (see :class:`_BulkTickets`); other phases go record by record."""
+        if not records or any(record.kind != "conversation" for record in records):
+            return None
+        return await _BulkTickets(self, writer, options).load(records)
+
+    async def prepare(self, batch: Batch, *, lookup: RefLookup, options: RunOptions) -> Batch:
+        """Download the files of a page's messages not imported yet, before the engine opens the batch's
+        transaction (bounded concurrency, the size cap); a file that fails is recorded on its message later."""
+        if batch.phase != "tickets" or options.dry_run or not options.include_attachments:
+            return batch
+        with_files = [
+            (payload, key, files)
+            for payload in (record.payload for record in batch.records)
+            if isinstance(payload, dict) and not payload.get("gone")
+            for key, wire in _message_keys(payload)
+            if (files := attachments_of(wire))
+        ]
+        if not with_files:
+            return batch
+        known = await lookup(PROVIDER, "message", [key for _, key, _ in with_files])
+        limit = asyncio.Semaphore(max(1, options.concurrency))
+
+        async def fetch(box: _Prefetched, external_id: str, url: Any) -> None:
+            async with limit:
+                outcome = await download(self.client, external_id, url if isinstance(url, str) else None, cap)
+            if isinstance(outcome, bytes):
+                box.files[external_id] = outcome
+            else:
+                box.failed[external_id] = outcome
+
+        cap = options.max_attachment_bytes
+        wanted = []
+        for payload, key, files in with_files:
+            if key in known:
+                continue
+            box = payload.setdefault(PREFETCHED, _Prefetched())
+            for item in files:
+                url = item.get("url")
+                wanted.append(fetch(box, str(item.get("id")), url.get("original") if isinstance(url, dict) else None))
+        await gather_or_cancel(*wanted)
+        return batch
+
+
+def _record_error(record: Record, err: Exception) -> Exception:
+    """The error a record's load raised, as the engine should count it (mapping refusals are skips)."""
+    if isinstance(err, sb.UnmappableRecord):
+        return _skip(err)
+    if isinstance(err, PydanticValidationError):
+        return SkipRecord(f"SupportBee {record.kind} {record.external_id} is malformed: {err.errors()[0]}")
+    return err
+
+
+class _BulkTickets:
+    """A page of tickets in a few statements: new tickets are inserted set-based, the rest record by record.
+
+    Every ticket is mapped and fingerprinted first; one query finds which are imported already (unchanged ones
+    stop there). New tickets without files have their people, labels, inbox and team resolved once for the page
+    (people missing from the listings are created as by the record path) and are written with
+    :meth:`bridge.store.Writer.import_conversations` and one insert of their references. Updated tickets and
+    tickets with files go through :meth:`_Loader.write_ticket` in a savepoint each.
+    """
+
+    def __init__(self, source: SupportBeeSource, writer: Writer, options: RunOptions) -> None:
+        self.source = source
+        self.w = writer
+        self.options = options
+
+    async def load(self, records: Sequence[Record]) -> list[BatchResult]:
+        results: list[BatchResult | None] = [None] * len(records)
+        planned: list[tuple[int, _Loader, _TicketPlan]] = []
+        for index, record in enumerate(records):
+            loader = _Loader(self.source, self.w, self.options)
+            try:
+                planned.append((index, loader, await loader.plan_ticket(record.payload)))
+            except (SkipRecord, sb.UnmappableRecord, PydanticValidationError) as err:
+                results[index] = _record_error(record, err)
+        known = await self.w.external_refs_for(PROVIDER, "conversation", [plan.external_id for _, _, plan in planned])
+        fresh: list[tuple[int, _Loader, _TicketPlan]] = []
+        one_by_one: list[tuple[int, _Loader, _TicketPlan]] = []
+        seen: set[str] = set()
+        for index, loader, plan in planned:
+            found = known.get(plan.external_id)
+            if found is not None and found[1] == plan.fingerprint:
+                results[index] = LoadResult(outcome="unchanged")
+            elif found is None and plan.bulk_ready() and plan.external_id not in seen:
+                fresh.append((index, loader, plan))
+            else:
+                one_by_one.append((index, loader, plan))
+            seen.add(plan.external_id)
+        await self._create(fresh)
+        for index, loader, _plan in fresh:
+            results[index] = LoadResult(outcome="created", lossy=loader.context.lossy, warnings=loader.context.warnings)
+        for index, loader, plan in one_by_one:
+            results[index] = await self._one(records[index], loader, plan)
+        return [result if result is not None else RuntimeError("not loaded") for result in results]
+
+    async def _one(self, record: Record, loader: _Loader, plan: _TicketPlan) -> BatchResult:
+        existing = await loader.ref("conversation", plan.external_id)
+        if existing is not None and existing.fingerprint == plan.fingerprint:
+            return LoadResult(outcome="unchanged")
+        try:
+            async with self.w.session.begin_nested():
+                outcome = await loader.write_ticket(plan, existing)
+        except (FatalSourceError, RetriableSourceError):
+            raise
+        except Exception as err:  # noqa: BLE001 - one bad ticket is counted and never costs the page
+            return _record_error(record, err)
+        return LoadResult(outcome=outcome, lossy=loader.context.lossy, warnings=loader.context.warnings)
+
+    async def _create(self, fresh: Sequence[tuple[int, _Loader, _TicketPlan]]) -> None:
+        if not fresh:
+            return
+        for _, loader, plan in fresh:
+            loader.note_ticket(plan)
+        contacts = await self._contacts(fresh)
+        agents = await self._agents(fresh)
+        await self._labels(fresh)
+        inboxes: dict[str | None, int] = {}
+        teams = await self.w.external_refs_for(
+            PROVIDER, "team", [p.imported.team_external_id for _, _, p in fresh if p.imported.team_external_id]
+        )
+        items: list[ConversationImport] = []
+        file_ids_of: list[list[list[str]]] = []
+        for _, loader, plan in fresh:
+            imported = plan.imported
+            email = imported.source_email
+            if email not in inboxes:
+                inboxes[email] = await loader._inbox_for(email)
+            contact_id = contacts[imported.requester.external_id]
+            fields: dict[str, Any] = {
+                "contact_id": contact_id,
+                "inbox_id": inboxes[email],
+                "assignee_id": None,
+                "team_id": None,
+            }
+            assignee = _assignee(plan)
+            if assignee is not None:
+                fields["assignee_id"] = agents[str(assignee.id)]
+            if imported.team_external_id is not None:
+                team = teams.get(imported.team_external_id)
+                if team is None:
+                    loader.context.warnings.append(f"team {imported.team_external_id} is not listed: left unassigned")
+                else:
+                    fields["team_id"] = team[0]
+            messages: list[MessageData] = []
+            files: list[list[str]] = []
+            loader.prefetched = plan.prefetched
+            for _key, message in plan.messages:
+                sender_id: int | None
+                if message.sender_kind == "contact":
+                    sender_id = contact_id if message.sender is None else contacts[message.sender.external_id]
+                else:
+                    sender_id = agents.get(message.sender_external_id or "")
+                data, file_ids = await loader.message_to_write(message, sender_id)
+                messages.append(data)
+                files.append(file_ids)
+            conversation = imported.conversation.model_copy(update=fields)
+            items.append(ConversationImport(conversation=conversation, messages=messages))
+            file_ids_of.append(files)
+        written = await self.w.import_conversations(items)
+        refs: list[NewExternalRef] = []
+        every_file = [external_id for files in file_ids_of for ids in files for external_id in ids]
+        claimed = set(await self.w.external_refs_for(PROVIDER, "attachment", every_file)) if every_file else set()
+        for (_, _, plan), row, files in zip(fresh, written, file_ids_of, strict=True):
+            refs += _file_refs(files, row.attachment_ids, claimed)
+            refs.append(
+                NewExternalRef(
+                    kind="conversation",
+                    external_id=plan.external_id,
+                    internal_id=row.id,
+                    fingerprint=plan.fingerprint,
+                    source_updated_at=plan.ticket.last_activity_at,
+                )
+            )
+            for (key, message), message_id in zip(plan.messages, row.message_ids, strict=True):
+                print_ = message_fingerprint(message)
+                refs.append(NewExternalRef(kind="message", external_id=key, internal_id=message_id, fingerprint=print_))
+        await self.w.record_new_external_refs(PROVIDER, refs)
+
+    async def _contacts(self, fresh: Sequence[tuple[int, _Loader, _TicketPlan]]) -> dict[str, int]:
+        """Every customer the page's tickets name, mapped or created from what the ticket shows."""
+        named: dict[str, tuple[_Loader, sb.ContactImport]] = {}
+        for _, loader, plan in fresh:
+            imported = plan.imported
+            people = [imported.requester, *imported.cc, *imported.bcc]
+            people += [m.sender for _, m in plan.messages if m.sender_kind == "contact" and m.sender is not None]
+            for person in people:
+                named.setdefault(person.external_id, (loader, person))
+        mapped = await self.w.external_refs_for(PROVIDER, "contact", named)
+        found = {external_id: ref[0] for external_id, ref in mapped.items()}
+        for external_id, (loader, person) in named.items():
+            if external_id not in found:
+                found[external_id] = await loader.contact_for(person)
+        return found
+
+    async def _agents(self, fresh: Sequence[tuple[int, _Loader, _TicketPlan]]) -> dict[str, int]:
+        """Every agent the page's tickets name (placeholders for those the desk did not list)."""
+        shown: dict[str, tuple[_Loader, sb.SBUser]] = {}
+        named: set[str] = set()
+        for _, loader, plan in fresh:
+            assignee = _assignee(plan)
+            users = [*plan.authors.values(), *([assignee] if assignee is not None else [])]
+            for user in users:
+                shown.setdefault(str(user.id), (loader, user))
+            named.update(
+                m.sender_external_id for _, m in plan.messages if m.sender_kind == "agent" and m.sender_external_id
+            )
+        mapped = await self.w.external_refs_for(PROVIDER, "agent", {*shown, *named})
+        found = {external_id: ref[0] for external_id, ref in mapped.items()}
+        for external_id, (loader, user) in shown.items():
+            if external_id not in found:
+                found[external_id] = await loader.agent_for(user)
+        return found
+
+    async def _labels(self, fresh: Sequence[tuple[int, _Loader, _TicketPlan]]) -> None:
+        named: dict[str, tuple[_Loader, sb.LabelImport]] = {}
+        for _, loader, plan in fresh:
+            for label in plan.imported.labels:
+                named.setdefault(label.external_id, (loader, label))
+        mapped = await self.w.external_refs_for(PROVIDER, "label", named)
+        for external_id, (loader, label) in named.items():
+            if external_id not in mapped:
+                await loader._label(label)
+
+
+def _file_refs(
+    files: Sequence[Sequence[str]], stored: Sequence[Sequence[int]], claimed: set[str]
+) -> list[NewExternalRef]:
+    """References for the files new messages carry; a file on several messages is referenced by its first."""
+    refs = []
+    for external_ids, attachment_ids in zip(files, stored, strict=True):
+        for external_id, attachment_id in zip(external_ids, attachment_ids, strict=True):
+            if external_id not in claimed:
+                claimed.add(external_id)
+                refs.append(NewExternalRef(kind="attachment", external_id=external_id, internal_id=attachment_id))
+    return refs
+
+
+def _assignee(plan: _TicketPlan) -> sb.SBUser | None:
+    if plan.imported.assignee_external_id is None or plan.ticket.current_user_assignee is None:
+        return None
+    return plan.ticket.current_user_assignee.user
 
 
 class _Loader:
@@ -296,6 +572,7 @@ class _Loader:
         self.w = writer
         self.options = options
         self.context = _Context()
+        self.prefetched: _Prefetched | None = None
 
     # -- refs -----------------------------------------------------------------------------------------------
 
@@ -632,34 +909,31 @@ class _Loader:
 
     # -- tickets --------------------------------------------------------------------------------------------
 
-    async def ticket(self, payload: JSON) -> str:
+    async def plan_ticket(self, payload: JSON) -> _TicketPlan:
+        """Map a ticket with its replies and comments (no writes beyond the viewer's lookup)."""
         gone = payload.get("gone")
         ticket_wire: JSON = payload["ticket"]
         if gone:
             raise SkipRecord(f"SupportBee ticket {ticket_wire.get('id')}: {gone}")
         ticket = sb.SBTicket.model_validate(ticket_wire)
-        viewer = await self.source.viewer()
-        viewer_id = None
-        if viewer is not None:
-            mapped = await self.ref("agent", str(viewer.id))
-            viewer_id = mapped.internal_id if mapped else None
-        imported = sb.ticket_to_canonical(ticket=ticket, viewer_id=viewer_id)
-        replies = [sb.reply_to_message(reply=sb.SBReply.model_validate(r)) for r in payload.get("replies") or []]
-        comments = [sb.comment_to_note(comment=sb.SBComment.model_validate(c)) for c in payload.get("comments") or []]
+        imported = sb.ticket_to_canonical(ticket=ticket, viewer_id=await self._viewer_id())
+        raw_replies = [sb.SBReply.model_validate(r) for r in payload.get("replies") or []]
+        raw_comments = [sb.SBComment.model_validate(c) for c in payload.get("comments") or []]
+        replies = [sb.reply_to_message(reply=reply) for reply in raw_replies]
+        comments = [sb.comment_to_note(comment=comment) for comment in raw_comments]
         messages: list[tuple[str, sb.MessageImport]] = [(f"ticket:{imported.external_id}", imported.message)]
         messages += [(str(m.external_id), m) for m in replies]
-        messages += [(str(m.external_id), m) for m in comments]
+        # Reply and comment ids are separate sequences at SupportBee: a comment's reference says it is one.
+        messages += [(f"comment:{m.external_id}", m) for m in comments]
         # Replies and comments interleave by time; the ticket's own content comes first at equal times.
         messages.sort(key=lambda pair: (_sort_time(pair[1]), 0 if pair[0].startswith("ticket:") else 1))
         authors: dict[str, sb.SBUser] = {}
-        for raw in payload.get("replies") or []:
-            author = sb.SBReply.model_validate(raw).replier
-            if author is not None:
-                authors[str(author.id)] = author
-        for raw in payload.get("comments") or []:
-            author = sb.SBComment.model_validate(raw).commenter
-            if author is not None:
-                authors[str(author.id)] = author
+        for reply in raw_replies:
+            if reply.replier is not None:
+                authors[str(reply.replier.id)] = reply.replier
+        for comment in raw_comments:
+            if comment.commenter is not None:
+                authors[str(comment.commenter.id)] = comment.commenter
         print_ = fingerprint(
             {
                 "conversation": imported.conversation,
@@ -670,15 +944,69 @@ class _Loader:
                 "messages": [(key, m.data, m.sender_external_id) for key, m in messages],
             }
         )
-        existing = await self.ref("conversation", imported.external_id)
-        if existing is not None and existing.fingerprint == print_:
+        files = payload.get(PREFETCHED)
+        return _TicketPlan(
+            ticket=ticket,
+            imported=imported,
+            messages=messages,
+            authors=authors,
+            fingerprint=print_,
+            prefetched=files if isinstance(files, _Prefetched) else None,
+        )
+
+    async def _viewer_id(self) -> int | None:
+        viewer = await self.source.viewer()
+        if viewer is None:
+            return None
+        mapped = await self.ref("agent", str(viewer.id))
+        return mapped.internal_id if mapped else None
+
+    async def ticket(self, payload: JSON) -> str:
+        plan = await self.plan_ticket(payload)
+        existing = await self.ref("conversation", plan.imported.external_id)
+        if existing is not None and existing.fingerprint == plan.fingerprint:
             return "unchanged"
-        self.note(imported.lossy)
-        for _key, message in messages:
+        return await self.write_ticket(plan, existing)
+
+    def note_ticket(self, plan: _TicketPlan) -> None:
+        self.note(plan.imported.lossy)
+        for _key, message in plan.messages:
             self.note(message.lossy)
+
+    async def write_ticket(self, plan: _TicketPlan, existing: _Ref | None) -> Outcome:
+        """Create or update one ticket's conversation and messages, record by record."""
+        imported, ticket = plan.imported, plan.ticket
+        self.prefetched = plan.prefetched
+        self.note_ticket(plan)
         for label in imported.labels:
             await self._label_from_ticket(label)
         data = imported.conversation
+        fields = await self.conversation_fields(plan)
+        for contact in [*imported.cc, *imported.bcc]:
+            await self.contact_for(contact)
+        if existing is None:
+            row = await self.w.create_conversation(data.model_copy(update=fields))
+            outcome: Outcome = "created"
+        else:
+            row = await self.w.get_row(Conversation, existing.internal_id)
+            changes = {key: value for key, value in data.changes().items() if key != "display_id"}
+            changes.update(assignee_id=fields["assignee_id"], team_id=fields["team_id"])
+            await self.w.update_conversation(row, ConversationData(**changes))
+            outcome = "updated"
+        await self.remember(
+            "conversation",
+            imported.external_id,
+            row.id,
+            print_=plan.fingerprint,
+            updated_at=ticket.last_activity_at,
+        )
+        for key, message in plan.messages:
+            await self._message(row, key, message, plan.authors)
+        return outcome
+
+    async def conversation_fields(self, plan: _TicketPlan) -> dict[str, Any]:
+        """The conversation's contact, inbox, assignee and team ids (created from what the ticket shows if new)."""
+        imported, ticket = plan.imported, plan.ticket
         fields: dict[str, Any] = {
             "contact_id": await self.contact_for(imported.requester),
             "inbox_id": await self._inbox_for(imported.source_email),
@@ -693,27 +1021,21 @@ class _Loader:
                 self.context.warnings.append(f"team {imported.team_external_id} is not listed: left unassigned")
             else:
                 fields["team_id"] = team.internal_id
-        for contact in [*imported.cc, *imported.bcc]:
-            await self.contact_for(contact)
-        if existing is None:
-            row = await self.w.create_conversation(data.model_copy(update=fields))
-            outcome = "created"
-        else:
-            row = await self.w.get_row(Conversation, existing.internal_id)
-            changes = {key: value for key, value in data.changes().items() if key != "display_id"}
-            changes.update(assignee_id=fields["assignee_id"], team_id=fields["team_id"])
-            await self.w.update_conversation(row, ConversationData(**changes))
-            outcome = "updated"
-        await self.remember(
-            "conversation",
-            imported.external_id,
-            row.id,
-            print_=print_,
-            updated_at=ticket.last_activity_at,
-        )
-        for key, message in messages:
-            await self._message(row, key, message, authors)
-        return outcome
+        return fields
+
+    async def sender_id(
+        self, contact_id: int, message: sb.MessageImport, authors: Mapping[str, sb.SBUser]
+    ) -> int | None:
+        """Who wrote a message: the requester or the customer named, else the agent (a placeholder if unlisted)."""
+        if message.sender_kind == "contact":
+            return contact_id if message.sender is None else await self.contact_for(message.sender)
+        if message.sender_external_id is None:
+            return None
+        author = authors.get(message.sender_external_id)
+        if author is not None:
+            return await self.agent_for(author)
+        mapped = await self.ref("agent", message.sender_external_id)
+        return mapped.internal_id if mapped else None
 
     async def _label_from_ticket(self, imported: sb.LabelImport) -> None:
         if await self.ref("label", imported.external_id) is None:
@@ -739,43 +1061,40 @@ class _Loader:
         await self.remember("inbox", DEFAULT_INBOX_REF, row.id, print_=None)
         return row.id
 
-    async def _message_key(self, key: str, message: sb.MessageImport) -> str:
-        """A comment whose id is also a reply's is referenced ``comment:<id>``."""
-        if not message.data.private:
-            return key
-        found = await self.ref("message", key)
-        if found is None:
-            return key
-        row = await self.w.session.get(Message, found.internal_id)
-        return key if row is not None and row.private else f"comment:{key}"
-
     async def _message(
         self, conversation: Conversation, key: str, message: sb.MessageImport, authors: Mapping[str, sb.SBUser]
     ) -> None:
-        key = await self._message_key(key, message)
-        print_ = fingerprint({"data": message.data, "sender": message.sender_external_id})
+        print_ = message_fingerprint(message)
         existing = await self.ref("message", key)
         if existing is not None and existing.fingerprint == print_:
             return
         data = message.data
-        sender_id: int | None = None
-        if message.sender_kind == "contact":
-            sender_id = conversation.contact_id
-            if message.sender is not None:
-                sender_id = await self.contact_for(message.sender)
-        elif message.sender_external_id is not None:
-            author = authors.get(message.sender_external_id)
-            if author is not None:
-                sender_id = await self.agent_for(author)
-            else:
-                mapped = await self.ref("agent", message.sender_external_id)
-                sender_id = mapped.internal_id if mapped else None
+        sender_id = await self.sender_id(conversation.contact_id, message, authors)
         if existing is not None:
             row = await self.w.get_row(Message, existing.internal_id)
             update = MessageData(content=data.content, additional_attributes=data.additional_attributes)
             await self.w.update_message(conversation, row, update)
             await self.remember("message", key, row.id, print_=print_)
             return
+        create, file_ids = await self.message_to_write(message, sender_id)
+        row = await self.w.create_message(conversation, create)
+        await self.remember("message", key, row.id, print_=print_)
+        if file_ids:
+            stored = (
+                (
+                    await self.w.session.execute(
+                        select(Attachment.id).where(Attachment.message_id == row.id).order_by(Attachment.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            await self.remember_files(file_ids, [int(n) for n in stored])
+
+    async def message_to_write(self, message: sb.MessageImport, sender_id: int | None) -> tuple[MessageData, list[str]]:
+        """A new message as the store takes it: its author, its files (failed ones listed on the message), and the
+        SupportBee ids of the files it carries."""
+        data = message.data
         files, failed = await self._files(message)
         attributes = dict(data.additional_attributes or {})
         if failed:
@@ -794,21 +1113,12 @@ class _Loader:
                 "content": content,
             }
         )
-        row = await self.w.create_message(conversation, create)
-        await self.remember("message", key, row.id, print_=print_)
-        if kept_files:
-            stored = (
-                (
-                    await self.w.session.execute(
-                        select(Attachment.id).where(Attachment.message_id == row.id).order_by(Attachment.id)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            for (external_id, _), attachment_id in zip(kept_files, stored, strict=False):
-                if await self.ref("attachment", external_id) is None:
-                    await self.remember("attachment", external_id, int(attachment_id), print_=None)
+        return create, [external_id for external_id, _ in kept_files]
+
+    async def remember_files(self, external_ids: Sequence[str], attachment_ids: Sequence[int]) -> None:
+        for external_id, attachment_id in zip(external_ids, attachment_ids, strict=False):
+            if await self.ref("attachment", external_id) is None:
+                await self.remember("attachment", external_id, attachment_id, print_=None)
 
     async def _files(
         self, message: sb.MessageImport
@@ -823,18 +1133,19 @@ class _Loader:
         limit = asyncio.Semaphore(max(1, self.options.concurrency))
         failed: list[dict[str, Any]] = []
 
+        prefetched = self.prefetched
+
         async def fetch(external_id: str, data: AttachmentData) -> tuple[str, AttachmentData] | None:
-            async with limit:
-                try:
-                    download = await self.source.client.download_attachment(
-                        {"id": external_id, "url": {"original": data.external_url}}, max_bytes=cap
-                    )
-                except (SkippableRecordError, FatalSourceError) as err:
-                    reason = err.message
-                except Exception as err:  # noqa: BLE001 - any failure of one file is recorded on its message
-                    reason = f"{type(err).__name__}: {err}"
-                else:
-                    return external_id, data.model_copy(update={"data": download.data or b""})
+            if prefetched is not None and external_id in prefetched.files:
+                return external_id, data.model_copy(update={"data": prefetched.files[external_id]})
+            if prefetched is not None and external_id in prefetched.failed:
+                reason = prefetched.failed[external_id]
+            else:
+                async with limit:
+                    outcome = await download(self.source.client, external_id, data.external_url, cap)
+                if isinstance(outcome, bytes):
+                    return external_id, data.model_copy(update={"data": outcome})
+                reason = outcome
             failed.append({"id": external_id, "file_name": data.file_name, "reason": reason})
             log.warning(EVENT_ATTACHMENT_FAILED, provider=PROVIDER, external_id=external_id, reason=reason)
             self.context.warnings.append(f"attachment {external_id} ({data.file_name}) not imported: {reason}")
@@ -842,6 +1153,30 @@ class _Loader:
 
         results = await gather_or_cancel(*(fetch(external_id, data) for external_id, data in items))
         return list(results), sorted(failed, key=lambda item: str(item["id"]))
+
+
+async def download(client: SupportBeeClient, external_id: str, url: str | None, cap: int) -> bytes | str:
+    """One attachment's bytes, or why they could not be had (never raises for one file)."""
+    try:
+        got = await client.download_attachment({"id": external_id, "url": {"original": url}}, max_bytes=cap)
+    except (SkippableRecordError, FatalSourceError) as err:
+        return err.message
+    except Exception as err:  # noqa: BLE001 - any failure of one file is recorded on its message
+        return f"{type(err).__name__}: {err}"
+    return got.data or b""
+
+
+def message_fingerprint(message: sb.MessageImport) -> str:
+    return fingerprint({"data": message.data, "sender": message.sender_external_id})
+
+
+def _message_keys(payload: JSON) -> list[tuple[str, JSON]]:
+    """A raw ticket's messages as ``(reference key, wire object)``, the keys the loader records."""
+    ticket: JSON = payload.get("ticket") or {}
+    found: list[tuple[str, JSON]] = [(f"ticket:{ticket.get('id')}", ticket)]
+    found += [(str(reply.get("id")), reply) for reply in payload.get("replies") or []]
+    found += [(f"comment:{comment.get('id')}", comment) for comment in payload.get("comments") or []]
+    return found
 
 
 def _sort_time(message: sb.MessageImport) -> str:

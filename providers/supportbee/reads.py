@@ -191,6 +191,9 @@ def conversation_record(row: Conversation, labels: Sequence[str] = ()) -> Conver
 
 
 # -- identity across systems -----------------------------------------------------------------------
+COMMENT_PREFIX = "comment:"
+
+
 async def legacy_refs(session: AsyncSession, account_id: int, wanted: dict[str, set[int]]) -> sb.LegacyRefs:
     """Load the legacy ids, label names and kept fields an import recorded for these Supportly objects."""
     ids: dict[tuple[Any, int], int] = {}
@@ -210,8 +213,9 @@ async def legacy_refs(session: AsyncSession, account_id: int, wanted: dict[str, 
         for internal_id, external_id, kept_fields in rows:
             if kind == "label":
                 label_names[int(internal_id)] = external_id
-            elif external_id.isdigit():
-                ids[(kind, int(internal_id))] = int(external_id)
+            elif (shown := external_id.removeprefix(COMMENT_PREFIX)).isdigit():
+                # A comment's reference is ``comment:<id>`` (SupportBee numbers replies and comments apart).
+                ids[(kind, int(internal_id))] = int(shown)
             if kept_fields:
                 kept[(kind, int(internal_id))] = kept_fields
     return sb.LegacyRefs(ids=ids, label_names=label_names, kept=kept, offsets=sb.USER_ID_OFFSETS)
@@ -236,9 +240,7 @@ async def find_ticket(session: AsyncSession, desk: Desk, ticket_id: str) -> Conv
     if not (ticket_id.isascii() and ticket_id.isdigit()) or len(ticket_id) > 10 or int(ticket_id) > 2**31 - 1:
         raise NotFound("Ticket not found")
     mapped = await internal_id(session, desk.account_id, "conversation", ticket_id)
-    condition = (
-        Conversation.id == mapped if mapped is not None else Conversation.display_id == int(ticket_id)
-    )
+    condition = Conversation.id == mapped if mapped is not None else Conversation.display_id == int(ticket_id)
     row = (
         await session.execute(select(Conversation).where(Conversation.account_id == desk.account_id, condition))
     ).scalar_one_or_none()
@@ -266,19 +268,21 @@ async def messages_of(
     if not conversation_ids:
         return {}
     messages = (
-        await session.execute(
-            select(Message)
-            .where(Message.account_id == desk.account_id, Message.conversation_id.in_(conversation_ids))
-            .order_by(Message.created_at, Message.id)
+        (
+            await session.execute(
+                select(Message)
+                .where(Message.account_id == desk.account_id, Message.conversation_id.in_(conversation_ids))
+                .order_by(Message.created_at, Message.id)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     files: dict[int, list[Attachment]] = defaultdict(list)
     if messages:
         for item in (
             await session.execute(
-                select(Attachment)
-                .where(Attachment.message_id.in_([m.id for m in messages]))
-                .order_by(Attachment.id)
+                select(Attachment).where(Attachment.message_id.in_([m.id for m in messages])).order_by(Attachment.id)
             )
         ).scalars():
             files[item.message_id or 0].append(item)
@@ -311,11 +315,7 @@ async def render_tickets(
         labels[conversation_id].append(title)
     titles = {title for items in labels.values() for title in items}
     label_rows = (
-        (
-            await session.execute(
-                select(Label).where(Label.account_id == desk.account_id, Label.title.in_(titles))
-            )
-        )
+        (await session.execute(select(Label).where(Label.account_id == desk.account_id, Label.title.in_(titles))))
         .scalars()
         .all()
         if titles
