@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -555,6 +555,39 @@ async def gather_or_cancel(*aws: Awaitable[T]) -> list[T]:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def read_ahead(items: AsyncIterator[T], depth: int = 1) -> AsyncGenerator[T, None]:
+    """Yield ``items`` while a background task already reads up to ``depth`` more.
+
+    A migration writes one page while the next is fetched, so the network and the database overlap; memory
+    stays bounded by ``depth`` items. An error of the reader is raised where its item would have been yielded;
+    closing this generator cancels the reader.
+    """
+    queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue(maxsize=max(1, depth))
+
+    async def pump() -> None:
+        try:
+            async for item in items:
+                await queue.put((True, item))
+        except Exception as err:  # noqa: BLE001 - handed to the consumer, raised there
+            await queue.put((False, err))
+            return
+        await queue.put((False, None))
+
+    task = asyncio.ensure_future(pump())
+    try:
+        while True:
+            more, value = await queue.get()
+            if not more:
+                if value is not None:
+                    raise value
+                return
+            yield value
+    finally:
+        if not task.done():
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------

@@ -9,9 +9,10 @@ harmless. A dry run loads everything in a single transaction that is rolled back
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -58,6 +59,17 @@ class LeaseLost(Exception):
 
 class _RollBack(Exception):
     """Abort the dry run's transaction on purpose."""
+
+
+@contextlib.asynccontextmanager
+async def _closing(stream: AsyncIterator[Batch]) -> AsyncIterator[AsyncIterator[Batch]]:
+    """Close a source's batch stream when the run leaves it early (cancel, error), so no reader lingers."""
+    try:
+        yield stream
+    finally:
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            await close()
 
 
 def _check_batch_results(results: Sequence[BatchResult] | None, records: Sequence[Record]) -> None:
@@ -252,15 +264,16 @@ class Engine:
             phase = phases[index]
             state.checkpoint = {"phase": phase, "cursor": dict(cursor) if cursor else None}
             self._report(state, phase)
-            async for fetched in source.batches(phase, cursor=cursor, options=options):
-                batch = await self._prepare(account_id, source, fetched, options)
-                async with self.store.writer(account_id, import_mode=True) as writer:
-                    await self._check_job(writer.session, state.job_id, cancel)
-                    counts, failures = await self._load_batch(writer, source, batch.records, options, cancel)
-                    self._merge(state, phase, counts, failures)
-                    state.checkpoint = {"phase": phase, "cursor": dict(batch.cursor)}
-                    await self._write_progress(writer.session, state)
-                self._report(state, phase)
+            async with _closing(source.batches(phase, cursor=cursor, options=options)) as stream:
+                async for fetched in stream:
+                    batch = await self._prepare(account_id, source, fetched, options)
+                    async with self.store.writer(account_id, import_mode=True) as writer:
+                        await self._check_job(writer.session, state.job_id, cancel)
+                        counts, failures = await self._load_batch(writer, source, batch.records, options, cancel)
+                        self._merge(state, phase, counts, failures)
+                        state.checkpoint = {"phase": phase, "cursor": dict(batch.cursor)}
+                        await self._write_progress(writer.session, state)
+                    self._report(state, phase)
             cursor = None
             following = phases[index + 1] if index + 1 < len(phases) else None
             state.checkpoint = {"phase": following, "cursor": None, "done": following is None}
@@ -282,11 +295,12 @@ class Engine:
                 await self._open_transaction(writer.session, state.job_id)
                 for phase in phases:
                     self._report(state, phase)
-                    async for fetched in source.batches(phase, cursor=None, options=options):
-                        batch = await self._prepare(account_id, source, fetched, options)
-                        counts, failures = await self._load_batch(writer, source, batch.records, options, cancel)
-                        self._merge(state, phase, counts, failures)
-                        self._report(state, phase)
+                    async with _closing(source.batches(phase, cursor=None, options=options)) as stream:
+                        async for fetched in stream:
+                            batch = await self._prepare(account_id, source, fetched, options)
+                            counts, failures = await self._load_batch(writer, source, batch.records, options, cancel)
+                            self._merge(state, phase, counts, failures)
+                            self._report(state, phase)
                 raise _RollBack  # noqa: TRY301 - the rollback is the point of a dry run
         except _RollBack:
             pass

@@ -16,6 +16,7 @@ ticket shows (agents deactivated, as placeholders).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +46,14 @@ from bridge.models import (
     Team,
     User,
 )
-from bridge.outbound import JSON, FatalSourceError, RetriableSourceError, SkippableRecordError, gather_or_cancel
+from bridge.outbound import (
+    JSON,
+    FatalSourceError,
+    RetriableSourceError,
+    SkippableRecordError,
+    gather_or_cancel,
+    read_ahead,
+)
 from bridge.schemas import AgentData, AttachmentData, ConversationData, InboxData, MessageData
 from bridge.settings import Settings
 from bridge.store import ConversationImport, NewExternalRef, Writer
@@ -268,6 +276,12 @@ class SupportBeeSource:
         return Record(kind=kind, external_id=str(item.get(key)), payload=item)
 
     async def _ticket_batches(self, cursor: Mapping[str, Any] | None, options: RunOptions) -> AsyncIterator[Batch]:
+        # The next page and its threads are read while the engine writes this one.
+        async with contextlib.aclosing(read_ahead(self._ticket_pages(cursor, options), depth=1)) as pages:
+            async for batch in pages:
+                yield batch
+
+    async def _ticket_pages(self, cursor: Mapping[str, Any] | None, options: RunOptions) -> AsyncIterator[Batch]:
         done_pages = int((cursor or {}).get("page", 0))
         taken = int((cursor or {}).get("taken", 0))
         number = 0
