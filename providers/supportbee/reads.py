@@ -362,6 +362,7 @@ async def render_tickets(
             "agent": set(agents) | {s for s in senders if s},
             "team": set(teams),
             "label": {row.id for row in label_rows},
+            "attachment": {a.id for items in messages.values() for m in items for a in m.stored_attachments},
         },
     )
     label_records = [label_record(row) for row in label_rows]
