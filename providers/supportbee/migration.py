@@ -169,21 +169,37 @@ class SupportBeeSource:
         await self.client.verify_credentials()
 
     async def viewer(self) -> sb.SBUser | None:
-        """Return the user whose token this is, when the desk answers ``GET /users/me`` (not in the spec)."""
+        """Return the user whose token this is (their stars and their token's alias depend on it).
+
+        The spec has no "who am I": ``GET /users/me`` is tried (some desks answer it), then the spec's own way, the
+        first ticket ``assigned_user=me`` returns names its assignee. A token owner with no assigned ticket stays
+        unknown: their stars are reported as lossy and no alias is registered.
+        """
         if self._viewer_checked:
             return self._viewer
         self._viewer_checked = True
         try:
             body = await self.client.api.get_json("/users/me")
-        except (FatalSourceError, SkippableRecordError) as err:
-            log.info(EVENT_ALIAS, outcome="token_owner_unknown", status=err.status)
-            return None
-        user = body.get("user", body)
+            self._viewer = sb.SBUser.model_validate(body.get("user", body))
+        except (FatalSourceError, SkippableRecordError, PydanticValidationError):
+            self._viewer = await self._assignee_of_mine()
+        log.info(EVENT_ALIAS, outcome="token_owner_found" if self._viewer else "token_owner_unknown")
+        return self._viewer
+
+    async def _assignee_of_mine(self) -> sb.SBUser | None:
+        params: dict[str, str | int | bool] = {"assigned_user": "me", "archived": "any", "per_page": 1}
         try:
-            self._viewer = sb.SBUser.model_validate(user)
+            body = await self.client.api.get_json("/tickets", params)
+        except (FatalSourceError, SkippableRecordError):
+            return None
+        tickets = body.get("tickets")
+        first = tickets[0] if isinstance(tickets, list) and tickets and isinstance(tickets[0], dict) else {}
+        assignee = first.get("current_user_assignee")
+        user = assignee.get("user") if isinstance(assignee, dict) else None
+        try:
+            return sb.SBUser.model_validate(user) if isinstance(user, dict) else None
         except PydanticValidationError:
             return None
-        return self._viewer
 
     async def estimate(self, options: RunOptions) -> Mapping[str, int]:
         counts: dict[str, int] = {}
@@ -224,6 +240,7 @@ class SupportBeeSource:
         return self._chunked(phase, [(kind, read)], cursor)
 
     async def _people_batches(self, cursor: Mapping[str, Any] | None, options: RunOptions) -> AsyncIterator[Batch]:
+        await self.viewer()  # asked here, outside any write transaction, and only once
         steps: list[tuple[str, Any]] = [("agent", self.client.users)]
         if options.sample is None:
             # Without a sample every customer is read; with one, only those the sampled tickets name.
@@ -282,6 +299,7 @@ class SupportBeeSource:
                 yield batch
 
     async def _ticket_pages(self, cursor: Mapping[str, Any] | None, options: RunOptions) -> AsyncIterator[Batch]:
+        await self.viewer()
         done_pages = int((cursor or {}).get("page", 0))
         taken = int((cursor or {}).get("taken", 0))
         number = 0
