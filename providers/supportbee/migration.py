@@ -552,13 +552,16 @@ class _BulkTickets:
         shown: dict[str, tuple[_Loader, sb.SBUser]] = {}
         named: set[str] = set()
         for _, loader, plan in fresh:
+            # Customers write replies too: only the authors of agents' messages are agents.
+            writers = {
+                m.sender_external_id for _, m in plan.messages if m.sender_kind == "agent" and m.sender_external_id
+            }
             assignee = _assignee(plan)
-            users = [*plan.authors.values(), *([assignee] if assignee is not None else [])]
+            users = [user for key, user in plan.authors.items() if key in writers]
+            users += [assignee] if assignee is not None else []
             for user in users:
                 shown.setdefault(str(user.id), (loader, user))
-            named.update(
-                m.sender_external_id for _, m in plan.messages if m.sender_kind == "agent" and m.sender_external_id
-            )
+            named.update(writers)
         mapped = await self.w.external_refs_for(PROVIDER, "agent", {*shown, *named})
         found = {external_id: ref[0] for external_id, ref in mapped.items()}
         for external_id, (loader, user) in shown.items():

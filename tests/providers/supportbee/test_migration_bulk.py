@@ -101,6 +101,19 @@ async def seen_by_old_client(desk: SBDesk, ticket_ids: list[int]) -> dict[int, A
     return shown
 
 
+def _people(listing: dict[str, Any], tenant: Tenant) -> list[tuple[Any, ...]]:
+    return sorted(
+        (user["id"], user["email"], user["name"], user["role"])
+        for user in listing["users"]
+        if not str(user["email"]).startswith("admin-")
+    )
+
+
+async def _agents(tenant: Tenant) -> list[tuple[Any, ...]]:
+    _, agents = await tenant.call("GET", "/agents", expect=200)
+    return sorted((a["email"], a["name"], a["role"]) for a in agents if a["id"] != tenant.user_id)
+
+
 def _path(url: str, desk: SBDesk) -> str:
     return url.split(f"/supportbee/{desk.company}", 1)[-1]
 
@@ -121,6 +134,13 @@ async def test_bulk_load_equals_record_by_record_load(
     assert bulk["stats"]["tickets"]["created"] == len(ticket_ids)
     fell_back = [entry for entry in logs if entry["event"] == EVENT_BATCH_FALLBACK]
     assert bool(fell_back) == (slow is BrokenBulk)
+    people = {"with_roles": "admin,agent,collaborator,customer", "with_invited": "true", "per_page": "99"}
+    _, bulk_people = await bulk_desk.call("GET", "/users", params=people, expect=200)
+    _, slow_people = await slow_desk.call("GET", "/users", params=people, expect=200)
+    # The accounts' own admins differ (and are the only ones without a SupportBee id).
+    assert _people(bulk_people, tenant) == _people(slow_people, other)
+    # Placeholders (deactivated) are not listed to old clients; the native API shows every agent.
+    assert await _agents(tenant) == await _agents(other)
     expected = await seen_by_old_client(slow_desk, ticket_ids)
     got = await seen_by_old_client(bulk_desk, ticket_ids)
     for ticket_id in ticket_ids:
