@@ -34,7 +34,7 @@ from bridge.app import create_app
 from bridge.errors import ApiError
 from bridge.logs import configure_logging, get_logger
 from bridge.migration import console, jobs
-from bridge.migration.engine import Engine
+from bridge.migration.engine import LEASE_SECONDS, Engine
 from bridge.models import Account, AccountUser, Inbox, MigrationJob, User
 from bridge.schemas import AccountData, AgentData, ContactData, ConversationData, InboxData, MessageData
 from bridge.settings import Settings
@@ -444,12 +444,12 @@ async def cmd_migrate(args: argparse.Namespace, out: Output) -> None:
                 )
             ).id
         owner = f"cli-{uuid.uuid4().hex[:12]}"
-        if await jobs.claim(store, owner, 120, job_id) != job_id:
-            raise CliError(f"job {job_id} is being run by another worker (the service?); watch it with the API")
+        if await jobs.claim(store, owner, LEASE_SECONDS, job_id) != job_id:
+            raise CliError(await jobs.why_unclaimable(store, job_id))
         progress = console.ProgressLine(sys.stderr)
         print(f"Migration job {job_id}: {source_name} -> account {args.account}", file=sys.stderr, flush=True)
         try:
-            status = await Engine(store, owner=owner, lease_seconds=120, on_progress=progress.update).run(
+            status = await Engine(store, owner=owner, on_progress=progress.update).run(
                 job_id, source
             )
         finally:

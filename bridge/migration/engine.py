@@ -42,6 +42,11 @@ EVENT_RECORD_FAILED = "migration_record_failed"
 EVENT_JOB_FINISHED = "migration_job_finished"
 EVENT_JOB_FAILED = "migration_job_failed"
 EVENT_BATCH_FALLBACK = "migration_batch_fallback"
+EVENT_LEASE_RENEWAL_FAILED = "migration_lease_renewal_failed"
+
+LEASE_SECONDS = 30.0
+"""How long a worker's claim on a job lasts without renewal (renewed every third of it while the job runs)."""
+DRY_RUN_LEASE_SECONDS = 6 * 3600.0
 
 COUNTERS = ("created", "updated", "unchanged", "skipped", "failed", "lossy")
 IMPORTED = ("created", "updated", "unchanged")
@@ -187,7 +192,7 @@ class Engine:
         store: Store,
         *,
         owner: str,
-        lease_seconds: float = 300.0,
+        lease_seconds: float = LEASE_SECONDS,
         on_progress: Callable[[Snapshot], None] | None = None,
     ) -> None:
         self.store = store
@@ -212,7 +217,28 @@ class Engine:
             totals=dict(job.totals or {}),
             checkpoint=dict(job.checkpoint or {}),
         )
+        # A dry run holds one transaction (and SQLite's write lock) for its whole length, so nothing could renew
+        # its lease meanwhile: it takes a long one instead (it writes nothing; a crashed one is simply run again).
+        keeper = None if options.dry_run else asyncio.create_task(self._keep_lease(job_id), name=f"lease-{job_id}")
         try:
+            return await self._run(job_id, account_id, source, state, options, cancel)
+        finally:
+            if keeper is not None:
+                keeper.cancel()
+                await asyncio.gather(keeper, return_exceptions=True)
+
+    async def _run(
+        self,
+        job_id: int,
+        account_id: int,
+        source: Source,
+        state: _State,
+        options: RunOptions,
+        cancel: asyncio.Event,
+    ) -> str:
+        try:
+            if options.dry_run:
+                await self._save_progress(state, lease_seconds=DRY_RUN_LEASE_SECONDS)
             if not state.totals:
                 state.totals = {str(k): int(v) for k, v in (await source.estimate(options)).items()}
                 await self._save_progress(state)
@@ -239,6 +265,23 @@ class Engine:
             return "failed"
         await self._finish(state, "completed")
         return "completed"
+
+    async def _keep_lease(self, job_id: int) -> None:
+        """Renew this worker's lease every third of its length, however long a batch takes (a slow download, a
+        big page), so the lease can be short and a crashed worker's job is taken over soon."""
+        while True:
+            await asyncio.sleep(max(0.5, self.lease_seconds / 3))
+            now = utcnow()
+            try:
+                async with self.store.sessions() as session, session.begin():
+                    await session.execute(
+                        update(MigrationJob)
+                        .where(MigrationJob.id == job_id, MigrationJob.lease_owner == self.owner)
+                        .values(heartbeat_at=now, lease_expires_at=now + dt.timedelta(seconds=self.lease_seconds))
+                    )
+            except Exception as err:  # noqa: BLE001 - the next beat tries again; each batch renews the lease too
+                reason = redact_text(f"{type(err).__name__}: {err}")
+                log.warning(EVENT_LEASE_RENEWAL_FAILED, job_id=job_id, error=reason)
 
     # -- phases ------------------------------------------------------------------------------------------------
     def _start(self, phases: Sequence[str], state: _State) -> tuple[int, Mapping[str, Any] | None]:
@@ -406,7 +449,9 @@ class Engine:
         if job.cancel_requested or cancel.is_set():
             raise JobCancelled
 
-    async def _write_progress(self, session: AsyncSession, state: _State) -> None:
+    async def _write_progress(
+        self, session: AsyncSession, state: _State, *, lease_seconds: float | None = None
+    ) -> None:
         now = utcnow()
         if state.pending_failures:
             await session.execute(insert(MigrationFailure), [f.row(state.job_id) for f in state.pending_failures])
@@ -418,14 +463,14 @@ class Engine:
                 **state.figures(),
                 checkpoint=state.checkpoint,
                 heartbeat_at=now,
-                lease_expires_at=now + dt.timedelta(seconds=self.lease_seconds),
+                lease_expires_at=now + dt.timedelta(seconds=lease_seconds or self.lease_seconds),
             )
         )
 
-    async def _save_progress(self, state: _State) -> None:
+    async def _save_progress(self, state: _State, *, lease_seconds: float | None = None) -> None:
         async with self.store.sessions() as session, session.begin():
             await self._check_job(session, state.job_id, asyncio.Event())
-            await self._write_progress(session, state)
+            await self._write_progress(session, state, lease_seconds=lease_seconds)
 
     async def _finish(self, state: _State, status: str, *, error: str | None = None) -> None:
         values: dict[str, Any] = {

@@ -18,7 +18,7 @@ from bridge import crypto
 from bridge.errors import Conflict, NotFound, Unprocessable
 from bridge.logs import get_logger, redact_text
 from bridge.migration import sources
-from bridge.migration.engine import Engine, Snapshot
+from bridge.migration.engine import LEASE_SECONDS, Engine, Snapshot
 from bridge.migration.source import Source
 from bridge.models import MigrationFailure, MigrationJob, utcnow
 from bridge.outbound import SourceError
@@ -156,6 +156,19 @@ async def claim(store: Store, owner: str, lease_seconds: float, job_id: int | No
         return candidate if getattr(result, "rowcount", 0) == 1 else None
 
 
+async def why_unclaimable(store: Store, job_id: int) -> str:
+    """Say why a job cannot be claimed now: finished, or another worker's live lease (and when it runs out)."""
+    async with store.reader() as session:
+        job = await session.get(MigrationJob, job_id)
+    if job is None:
+        return f"job {job_id} does not exist"
+    if job.status not in {"pending", "in_progress"}:
+        return f"job {job_id} is {job.status}; resume it first (POST …/data_migrations/{job_id}/resume)"
+    until = job.lease_expires_at
+    when = f"; its lease runs out at {until:%H:%M:%S} UTC unless that worker renews it" if until else ""
+    return f"job {job_id} is being run by another worker (the service, or another migrate command){when}"
+
+
 def ensure_cancellable(job: MigrationJob) -> None:
     if job.status not in ("pending", "in_progress"):
         raise Conflict(f"the migration is {job.status} and cannot be cancelled", field="status")
@@ -254,7 +267,7 @@ class MigrationWorker:
         settings: Settings,
         *,
         poll_seconds: float = 2.0,
-        lease_seconds: float = 300.0,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.store = store
         self.http = http

@@ -258,7 +258,7 @@ async def checkpoint_of(sessions: Sessions, account_id: int) -> dict[str, Any] |
 
 
 async def expire_lease(sessions: Sessions, job_id: int) -> None:
-    """Let the lease of the killed worker run out now: stands for waiting the CLI's 120 s lease."""
+    """Let the lease of the killed worker run out now: stands for waiting out the CLI's 30 s lease."""
     async with sessions() as session, session.begin():
         await session.execute(
             update(MigrationJob)

@@ -6,8 +6,8 @@ files on tickets and replies). Every import is ``python -m bridge.cli migrate su
 Each kill lands at a known point, not at a guessed time: the fixture server holds the request that marks it (its
 ``on_request`` hook) until the test has killed the process, or, inside a batch's transaction where the worker makes
 no request, a named pipe blocks the store's write of an attachment file. A killed worker's lease is expired in the
-job row instead of waiting the CLI's 120 s. The clean import goes into a second account of the same database; dumps
-compare the accounts by legacy ids, emails and names.
+job row instead of waiting out the CLI's 30 s lease. The clean import goes into a second account of the same
+database; dumps compare the accounts by legacy ids, emails and names.
 """
 
 from __future__ import annotations

@@ -235,3 +235,27 @@ async def test_sample_limits_the_records_and_since_defaults_to_the_last_complete
 
     rerun = await job_row(desk, await new_job(desk, settings))
     assert rerun.since == first.started_at
+
+
+async def test_a_running_job_keeps_its_short_lease_through_a_slow_batch(desk: Tenant, settings: Settings) -> None:
+    """The lease is renewed in the background, so a batch slower than the lease does not hand the job over."""
+    claims: list[int | None] = []
+
+    async def slow() -> None:
+        # Three lease lengths pass while the source prepares its next batch; a second worker keeps trying.
+        for _ in range(6):
+            await asyncio.sleep(0.3)
+            claims.append(await jobs.claim(desk.store, "w2", 0.6, job_id))
+
+    source = FakeSource(people(4), between_batches=slow)
+    job_id = await new_job(desk, settings)
+    assert await jobs.claim(desk.store, "w1", 0.6, job_id) == job_id
+    status = await Engine(desk.store, owner="w1", lease_seconds=0.6).run(job_id, source)
+    assert status == "completed"
+    assert claims
+    assert set(claims) == {None}, "another worker took over a live job"
+    async with desk.store.reader() as session:
+        job = await session.get(MigrationJob, job_id)
+    assert job is not None
+    assert job.lease_owner is None
+    assert job.records_imported == 4
