@@ -5,6 +5,7 @@ changes nothing."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import aiohttp
@@ -75,3 +76,27 @@ async def test_imported_desk_reads_back_ticket_for_ticket(tenant: Tenant) -> Non
         for phase, counts in again["stats"].items():
             assert counts["created"] == 0, (phase, counts)
             assert counts["updated"] == 0, (phase, counts)
+
+
+async def test_the_old_token_keeps_working_and_its_owner_keeps_their_stars(tenant: Tenant) -> None:
+    """The desk's token belongs to an agent (found through ``assigned_user=me``): after the import the same token
+    works against the bridge as that agent, and the tickets they starred are starred for them."""
+    token = f"sb-{uuid.uuid4().hex}"
+    fixture = SupportBeeFixture(tickets=12, auth_token=token)
+    desk = await bind(tenant)
+    async with fixture.serve() as url:
+        body = {"source": "supportbee", "credentials": {"base_url": url, "auth_token": token}}
+        _, job = await tenant.call("POST", "/data_migrations", json=body, expect=201)
+        done = await _wait(tenant, job["id"])
+    assert done["status"] == "completed", done
+    starred = {t.id for t in fixture.desk.tickets if t.starred}
+    assert starred
+    assert starred != {t.id for t in fixture.desk.tickets}
+    for ticket in fixture.desk.tickets:
+        _, shown = await desk.call("GET", f"/tickets/{ticket.id}", token=token, expect=200)
+        assert shown["ticket"]["starred"] is ticket.starred, ticket.id
+    async with tenant.client.get(
+        tenant.url(f"/data_migrations/{job['id']}/failures"), headers=tenant.headers
+    ) as response:
+        report = await response.text()
+    assert "star is dropped" not in report
