@@ -23,6 +23,7 @@ from bridge.models import (
     Account,
     Attachment,
     Base,
+    Contact,
     Conversation,
     ConversationLabel,
     ExternalRef,
@@ -30,7 +31,7 @@ from bridge.models import (
     Message,
     utcnow,
 )
-from bridge.schemas import ConversationData, MessageData
+from bridge.schemas import ContactData, ConversationData, MessageData
 from bridge.store.conversations import ConversationWrites
 
 # Bound parameters per IN list (SQLite allows 32,766 per statement; PostgreSQL 32,767).
@@ -288,6 +289,33 @@ class BulkImportWrites(ConversationWrites):
             labels = _table(Label)
             await self.session.execute(insert(labels), _uniform(labels, missing))
         await self.session.execute(insert(_table(ConversationLabel)), links)
+
+    async def import_contacts(self, items: Sequence[ContactData]) -> list[int]:
+        """Insert contacts (import mode) in one statement; an email or identifier already taken refuses them all."""
+        if not self.import_mode:
+            raise RuntimeError("bulk contact writes are for imports only")
+        if not items:
+            return []
+        rows = []
+        for data in items:
+            values = self.creation_values(data)
+            values.setdefault("last_activity_at", values["created_at"])
+            rows.append(values)
+        table = _table(Contact)
+        found = await self.session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), _uniform(table, rows)
+        )
+        return [int(n) for n in found.scalars().all()]
+
+    async def contact_emails_taken(self, emails: Iterable[str]) -> set[str]:
+        """Which of these emails a contact of the account already has."""
+        taken: set[str] = set()
+        for part in _chunks(sorted(set(emails))):
+            rows = await self.session.execute(
+                select(Contact.email).where(Contact.account_id == self.account_id, Contact.email.in_(part))
+            )
+            taken.update(str(email) for email in rows.scalars() if email)
+        return taken
 
     async def record_new_external_refs(self, provider: str, refs: Sequence[NewExternalRef]) -> None:
         """Insert mappings for objects created in this transaction (both directions must be new)."""

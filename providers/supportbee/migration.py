@@ -353,9 +353,12 @@ class SupportBeeSource:
         self, writer: Writer, records: Sequence[Record], *, options: RunOptions
     ) -> Sequence[BatchResult] | None:
         """Load a page of tickets set-based (see :class:`_BulkTickets`); other phases go record by record."""
-        if not records or any(record.kind != "conversation" for record in records):
-            return None
-        return await _BulkTickets(self, writer, options).load(records)
+        kinds = {record.kind for record in records}
+        if kinds == {"conversation"}:
+            return await _BulkTickets(self, writer, options).load(records)
+        if kinds == {"contact"}:
+            return await _BulkContacts(self, writer, options).load(records)
+        return None
 
     async def prepare(self, batch: Batch, *, lookup: RefLookup, options: RunOptions) -> Batch:
         """Download the files of a page's messages not imported yet, before the engine opens the batch's
@@ -402,6 +405,70 @@ def _record_error(record: Record, err: Exception) -> Exception:
     if isinstance(err, PydanticValidationError):
         return SkipRecord(f"SupportBee {record.kind} {record.external_id} is malformed: {err.errors()[0]}")
     return err
+
+
+class _BulkContacts:
+    """A page of customers: new ones with an unused email are inserted in one statement, the rest one by one."""
+
+    def __init__(self, source: SupportBeeSource, writer: Writer, options: RunOptions) -> None:
+        self.source = source
+        self.w = writer
+        self.options = options
+
+    async def load(self, records: Sequence[Record]) -> list[BatchResult]:
+        results: list[BatchResult | None] = [None] * len(records)
+        groups = {str(r.payload.get("_group_id")) for r in records if r.payload.get("_group_id") is not None}
+        companies = await self.w.external_refs_for(PROVIDER, "company", groups)
+        planned: list[tuple[int, _Loader, sb.ContactImport, str]] = []
+        for index, record in enumerate(records):
+            loader = _Loader(self.source, self.w, self.options)
+            payload = record.payload
+            try:
+                customer = sb.SBUser.model_validate({k: v for k, v in payload.items() if not k.startswith("_")})
+                group = companies.get(str(payload.get("_group_id")))
+                imported = sb.customer_to_contact(customer=customer, company_id=group[0] if group else None)
+            except (sb.UnmappableRecord, PydanticValidationError) as err:
+                results[index] = _record_error(record, err)
+                continue
+            loader.note(imported.lossy)
+            planned.append((index, loader, imported, fingerprint({"data": imported.data})))
+        known = await self.w.external_refs_for(
+            PROVIDER, "contact", [imported.external_id for _, _, imported, _ in planned]
+        )
+        taken = await self.w.contact_emails_taken(str(i.data.email) for _, _, i, _ in planned if i.data.email)
+        fresh: list[tuple[int, _Loader, sb.ContactImport, str]] = []
+        for item in planned:
+            index, loader, imported, print_ = item
+            found = known.get(imported.external_id)
+            email = imported.data.email
+            if found is not None and found[1] == print_:
+                results[index] = LoadResult(outcome="unchanged", lossy=loader.context.lossy)
+            elif found is None and email and email not in taken and not imported.data.identifier:
+                taken.add(email)
+                fresh.append(item)
+            else:
+                results[index] = await self._one(records[index], loader)
+        ids = await self.w.import_contacts([imported.data for _, _, imported, _ in fresh])
+        await self.w.record_new_external_refs(
+            PROVIDER,
+            [
+                NewExternalRef(kind="contact", external_id=imported.external_id, internal_id=contact_id, fingerprint=p)
+                for (_, _, imported, p), contact_id in zip(fresh, ids, strict=True)
+            ],
+        )
+        for index, loader, _, _ in fresh:
+            results[index] = LoadResult(outcome="created", lossy=loader.context.lossy)
+        return [result if result is not None else RuntimeError("not loaded") for result in results]
+
+    async def _one(self, record: Record, loader: _Loader) -> BatchResult:
+        try:
+            async with self.w.session.begin_nested():
+                outcome = await loader.contact(record.payload)
+        except (FatalSourceError, RetriableSourceError):
+            raise
+        except Exception as err:  # noqa: BLE001 - one bad customer is counted and never costs the page
+            return _record_error(record, err)
+        return LoadResult(outcome=outcome, lossy=loader.context.lossy, warnings=loader.context.warnings)
 
 
 class _BulkTickets:
@@ -724,7 +791,7 @@ class _Loader:
         await self.remember("company", imported.external_id, existing.internal_id, print_=print_)
         return "updated"
 
-    async def contact(self, payload: JSON) -> str:
+    async def contact(self, payload: JSON) -> Outcome:
         customer = sb.SBUser.model_validate({k: v for k, v in payload.items() if not k.startswith("_")})
         group_id = payload.get("_group_id")
         company_id = None

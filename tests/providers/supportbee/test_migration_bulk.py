@@ -114,6 +114,15 @@ async def _agents(tenant: Tenant) -> list[tuple[Any, ...]]:
     return sorted((a["email"], a["name"], a["role"]) for a in agents if a["id"] != tenant.user_id)
 
 
+async def _contacts(tenant: Tenant) -> list[tuple[Any, ...]]:
+    _, found = await tenant.call("GET", "/contacts", params={"per_page": "100"}, expect=200)
+    assert found["meta"]["count"] == len(found["payload"]), "one page holds them all"
+    return sorted(
+        (c["email"], c["name"], repr(c["additional_attributes"]), c.get("company_id") is not None)
+        for c in found["payload"]
+    )
+
+
 def _path(url: str, desk: SBDesk) -> str:
     return url.split(f"/supportbee/{desk.company}", 1)[-1]
 
@@ -141,6 +150,7 @@ async def test_bulk_load_equals_record_by_record_load(
     assert _people(bulk_people, tenant) == _people(slow_people, other)
     # Placeholders (deactivated) are not listed to old clients; the native API shows every agent.
     assert await _agents(tenant) == await _agents(other)
+    assert await _contacts(tenant) == await _contacts(other)
     expected = await seen_by_old_client(slow_desk, ticket_ids)
     got = await seen_by_old_client(bulk_desk, ticket_ids)
     for ticket_id in ticket_ids:
