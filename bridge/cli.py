@@ -449,9 +449,7 @@ async def cmd_migrate(args: argparse.Namespace, out: Output) -> None:
         progress = console.ProgressLine(sys.stderr)
         print(f"Migration job {job_id}: {source_name} -> account {args.account}", file=sys.stderr, flush=True)
         try:
-            status = await Engine(store, owner=owner, on_progress=progress.update).run(
-                job_id, source
-            )
+            status = await Engine(store, owner=owner, on_progress=progress.update).run(job_id, source)
         finally:
             progress.close()
         async with store.reader() as session:
