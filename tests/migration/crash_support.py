@@ -100,7 +100,15 @@ class MigrateProcess:
         out_path, err_path, out, err = _open_logs(logs, name)
         try:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bridge.cli", *args, stdout=out, stderr=err, env=dict(env), cwd=REPO
+                sys.executable,
+                "-m",
+                "bridge.cli",
+                *args,
+                stdout=out,
+                stderr=err,
+                # Run in the test's folder: the failures file lands there, not in the checkout.
+                env={**env, "PYTHONPATH": str(REPO)},
+                cwd=logs,
             )
         finally:
             out.close()
