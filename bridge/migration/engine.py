@@ -47,6 +47,8 @@ EVENT_LEASE_RENEWAL_FAILED = "migration_lease_renewal_failed"
 LEASE_SECONDS = 30.0
 """How long a worker's claim on a job lasts without renewal (renewed every third of it while the job runs)."""
 DRY_RUN_LEASE_SECONDS = 6 * 3600.0
+CANCEL_POLL_SECONDS = 2.0
+"""How often a running job looks for a cancel requested through the database (another process's API)."""
 
 COUNTERS = ("created", "updated", "unchanged", "skipped", "failed", "lossy")
 IMPORTED = ("created", "updated", "unchanged")
@@ -219,7 +221,9 @@ class Engine:
         )
         # A dry run holds one transaction (and SQLite's write lock) for its whole length, so nothing could renew
         # its lease meanwhile: it takes a long one instead (it writes nothing; a crashed one is simply run again).
-        keeper = None if options.dry_run else asyncio.create_task(self._keep_lease(job_id), name=f"lease-{job_id}")
+        keeper = (
+            None if options.dry_run else asyncio.create_task(self._keep_lease(job_id, cancel), name=f"lease-{job_id}")
+        )
         try:
             return await self._run(job_id, account_id, source, state, options, cancel)
         finally:
@@ -266,19 +270,23 @@ class Engine:
         await self._finish(state, "completed")
         return "completed"
 
-    async def _keep_lease(self, job_id: int) -> None:
+    async def _keep_lease(self, job_id: int, cancel: asyncio.Event) -> None:
         """Renew this worker's lease every third of its length, however long a batch takes (a slow download, a
-        big page), so the lease can be short and a crashed worker's job is taken over soon."""
+        big page), so the lease can be short and a crashed worker's job is taken over soon. Each beat also
+        notices a cancel requested through another process (the API of another service instance)."""
         while True:
-            await asyncio.sleep(max(0.5, self.lease_seconds / 3))
+            await asyncio.sleep(max(0.5, min(CANCEL_POLL_SECONDS, self.lease_seconds / 3)))
             now = utcnow()
             try:
                 async with self.store.sessions() as session, session.begin():
-                    await session.execute(
+                    renewed = await session.execute(
                         update(MigrationJob)
                         .where(MigrationJob.id == job_id, MigrationJob.lease_owner == self.owner)
                         .values(heartbeat_at=now, lease_expires_at=now + dt.timedelta(seconds=self.lease_seconds))
+                        .returning(MigrationJob.cancel_requested)
                     )
+                    if renewed.scalar_one_or_none():
+                        cancel.set()
             except Exception as err:  # noqa: BLE001 - the next beat tries again; each batch renews the lease too
                 reason = redact_text(f"{type(err).__name__}: {err}")
                 log.warning(EVENT_LEASE_RENEWAL_FAILED, job_id=job_id, error=reason)
@@ -308,8 +316,7 @@ class Engine:
             state.checkpoint = {"phase": phase, "cursor": dict(cursor) if cursor else None}
             self._report(state, phase)
             async with _closing(source.batches(phase, cursor=cursor, options=options)) as stream:
-                async for fetched in stream:
-                    batch = await self._prepare(account_id, source, fetched, options)
+                while batch := await self._next_batch(stream, account_id, source, options, cancel):
                     async with self.store.writer(account_id, import_mode=True) as writer:
                         await self._check_job(writer.session, state.job_id, cancel)
                         counts, failures = await self._load_batch(writer, source, batch.records, options, cancel)
@@ -339,8 +346,9 @@ class Engine:
                 for phase in phases:
                     self._report(state, phase)
                     async with _closing(source.batches(phase, cursor=None, options=options)) as stream:
-                        async for fetched in stream:
-                            batch = await self._prepare(account_id, source, fetched, options)
+                        while (
+                            batch := await self._next_batch(stream, account_id, source, options, cancel)
+                        ) is not None:
                             counts, failures = await self._load_batch(writer, source, batch.records, options, cancel)
                             self._merge(state, phase, counts, failures)
                             self._report(state, phase)
@@ -348,6 +356,35 @@ class Engine:
         except _RollBack:
             pass
         state.checkpoint = {"phase": None, "cursor": None, "done": True}
+
+    async def _next_batch(
+        self,
+        stream: AsyncIterator[Batch],
+        account_id: int,
+        source: Source,
+        options: RunOptions,
+        cancel: asyncio.Event,
+    ) -> Batch | None:
+        """The source's next batch, prepared; ``None`` at the end. A cancel does not wait for a slow source."""
+
+        async def fetch() -> Batch | None:
+            fetched = await anext(stream, None)
+            return None if fetched is None else await self._prepare(account_id, source, fetched, options)
+
+        if cancel.is_set():
+            raise JobCancelled
+        reading = asyncio.ensure_future(fetch())
+        cancelled = asyncio.ensure_future(cancel.wait())
+        try:
+            await asyncio.wait({reading, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (reading, cancelled):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(reading, cancelled, return_exceptions=True)
+        if cancel.is_set():
+            raise JobCancelled
+        return reading.result()
 
     async def _prepare(self, account_id: int, source: Source, batch: Batch, options: RunOptions) -> Batch:
         if not isinstance(source, Preparing):
@@ -408,7 +445,9 @@ class Engine:
         for record, result in zip(records, results, strict=True):
             if isinstance(result, LoadResult):
                 counts[result.outcome] += 1
-                for note in result.lossy:
+                # A warning (a file left behind, a placeholder made up) is something the import could not carry
+                # over as it was: the report lists it with the lossy mappings.
+                for note in [*result.lossy, *result.warnings]:
                     counts["lossy"] += 1
                     failures.append(_Failure(record.kind, record.external_id, note, "lossy"))
                 continue

@@ -96,6 +96,19 @@ def fingerprint(value: Any) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+LIVE_COUNTS = frozenset({"active_tickets_count", "members_count", "requested_tickets_count"})
+"""Counts a desk derives from its tickets: they move with every assignment, never with the person."""
+
+
+def _without_live_counts(kept: Mapping[str, Any]) -> dict[str, Any]:
+    """Kept fields (``{"set": {...}, ...}`` as ``mappings.supportbee`` keeps them) less the live counts."""
+    return {
+        key: _without_live_counts(value) if isinstance(value, Mapping) else value
+        for key, value in kept.items()
+        if key not in LIVE_COUNTS
+    }
+
+
 def _lossy_texts(items: Sequence[sb.LossyField]) -> list[str]:
     return [f"{item.kind} {item.external_id or ''} {item.field}: {item.reason}".strip() for item in items]
 
@@ -732,7 +745,7 @@ class _Loader:
         data = imported.data
         if not data.email:
             raise SkipRecord(f"SupportBee user {imported.external_id} has no usable email address")
-        print_ = fingerprint({"data": data, "kept": imported.kept})
+        print_ = fingerprint({"data": data, "kept": _without_live_counts(imported.kept)})
         existing = await self.ref("agent", imported.external_id)
         outcome = "unchanged"
         if existing is None:

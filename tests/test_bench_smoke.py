@@ -1,0 +1,95 @@
+"""Smoke tests of the migration benchmark (``tests/perf/bench_migration.py``) and its bulk SupportBee desk, so
+neither rots: the benchmark imports a 200-ticket desk end to end, and the desk's server pages every ticket to the
+real SupportBee client exactly once.
+
+Data: the deterministic generator ``fixtures/supportbee/generator.py`` (served by ``fixtures/supportbee/bulk_server``).
+The benchmark runs on SQLite, or on PostgreSQL when ``BRIDGE_TEST_DATABASE_URL`` names a PostgreSQL server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy.engine import make_url
+
+from fixtures.supportbee.bulk_server import serve
+from fixtures.supportbee.generator import MESSAGES_PER_TICKET, BulkDesk, stamp
+from mappings import supportbee as sb
+from providers.supportbee.client import SupportBeeClient
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "tests" / "perf" / "bench_migration.py"
+
+
+def test_benchmark_imports_a_small_desk_completely_and_prints_its_figures() -> None:
+    requested = os.environ.get("BRIDGE_TEST_DATABASE_URL", "")
+    kind, extra = "sqlite", []
+    if requested.startswith("postgres"):
+        server = make_url(requested).set(drivername="postgresql", database="postgres")
+        kind, extra = "postgres", ["--pg-url", server.render_as_string(hide_password=False)]
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--sizes", "200", "--databases", kind, *extra],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=150,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("database "))
+    figures = dict(zip(re.split(r"\s{2,}", lines[header]), re.split(r"\s{2,}", lines[header + 2]), strict=True))
+
+    def number(column: str) -> float:
+        return float(figures[column].replace(",", ""))
+
+    assert (figures["database"], figures["N"], figures["complete"]) == (kind, "200", "yes"), done.stdout
+    assert number("seconds") > 0
+    assert number("rows/s") > 0
+    assert number("baseline rows/s") > number("rows/s"), "the raw insert is the ceiling"
+    assert 50 < number("peak RSS MB") < 2000, "the child's own peak RSS, in MB"
+    assert 0.8 < number("B/msg import") / number("B/msg baseline") < 1.25, "baseline rows sized like the import's"
+    assert any(line.startswith(("PASS", "FAIL")) and "raw-insert baseline" in line for line in lines), done.stdout
+    assert any("peak RSS" in line for line in lines if line.startswith(("PASS", "FAIL", "n/a"))), done.stdout
+
+
+async def test_bulk_desk_serves_every_ticket_once_in_the_shapes_the_client_reads() -> None:
+    desk = BulkDesk(250)
+    async with serve(desk, token="smoke") as url, aiohttp.ClientSession() as http:
+        client = SupportBeeClient(http, base_url=url, auth_token="smoke", allow_private_urls=True)
+        await client.verify_credentials()
+        tickets = [t async for t in client.tickets()]
+        assert sorted(t["id"] for t in tickets) == list(range(1, 251))
+        assert {t["spam"] for t in tickets} == {True, False}
+        assert {t["trash"] for t in tickets} == {True, False}
+        assert await client.count_tickets() + sum(1 for t in tickets if t["spam"] or t["trash"]) == 250
+
+        # A delta run: exactly the tickets with activity after a moment inside ticket 100's thread.
+        middle = desk.thread(100).posts[4].created_at
+        newer = [t["id"] async for t in client.tickets(since=stamp(middle))]
+        assert sorted(newer) == list(range(100, 251))
+
+        thread = desk.thread(7)
+        replies, comments = await client.replies(7), await client.comments(7)
+        ticket = sb.SBTicket.model_validate(next(t for t in tickets if t["id"] == 7))
+        assert (ticket.replies_count, ticket.comments_count) == (len(replies), len(comments)) == (7, 3)
+        posts = [sb.SBReply.model_validate(r) for r in replies] + [sb.SBComment.model_validate(c) for c in comments]
+        assert max(p.created_at for p in posts if p.created_at) == ticket.last_activity_at == thread.last_activity_at
+        assert 900 < len(thread.text) < 2200
+        assert all(300 <= len(p.text) <= 1600 for p in thread.posts)
+
+        customers = [c async for c in client.customers()]
+        assert len(customers) == desk.customer_count == 25
+        assert {t["requester"]["id"] for t in tickets} <= {c["id"] for c in customers}
+
+    same = BulkDesk(250).ticket_json(42, "http://x")
+    assert same == desk.ticket_json(42, "http://x")
+    assert BulkDesk(250, seed=1).ticket_json(42, "http://x") != same
+    rows = desk.message_rows(7, account_id=1, inbox_id=1, contact_id=1)
+    assert len(rows) == MESSAGES_PER_TICKET
+    assert desk.expected_messages == 250 * MESSAGES_PER_TICKET
