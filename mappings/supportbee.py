@@ -991,7 +991,26 @@ def customer_to_contact(*, customer: SBUser, company_id: int | None = None, shap
 
     ``shape`` is the view the user came in ("embedded" in tickets, replies and comments; "full" from
     ``/users``) so only what that view cannot rebuild is kept in ``additional_attributes["supportbee"]``.
+    The same customer comes back on every reply they write: the mapping of an identical user is remembered.
     """
+    key = (shape, company_id, customer.model_dump_json())
+    found = _CONTACTS_SEEN.get(key)
+    if found is None:
+        found = _customer_to_contact(customer=customer, company_id=company_id, shape=shape)
+        if len(_CONTACTS_SEEN) >= _CONTACTS_SEEN_MAX:
+            _CONTACTS_SEEN.pop(next(iter(_CONTACTS_SEEN)))
+        _CONTACTS_SEEN[key] = found
+    else:
+        for item in found.lossy:  # every mapping of a lossy field is logged, remembered or not
+            _lossy(item.kind, item.field, item.external_id, item.reason)
+    return found
+
+
+_CONTACTS_SEEN: dict[tuple[str, int | None, str], ContactImport] = {}
+_CONTACTS_SEEN_MAX = 2048
+
+
+def _customer_to_contact(*, customer: SBUser, company_id: int | None, shape: UserShape) -> ContactImport:
     external_id = str(customer.id)
     email = _canonical_email(customer.email)
     fields: dict[str, Any] = {"name": (customer.name or "").strip()[:255] or None, "email": email}

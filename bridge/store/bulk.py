@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 
 from bridge.errors import Unprocessable
 from bridge.models import (
@@ -148,6 +148,41 @@ class BulkImportWrites(ConversationWrites):
             .values(conversation_seq=free - 1)
         )
 
+    async def reserve_ids(self, model: type[Base], count: int) -> list[int]:
+        """Primary keys for ``count`` new rows, known before the insert.
+
+        ``INSERT … RETURNING`` in parameter order costs a statement per row on SQLite (it cannot promise the
+        order of a multi-row RETURNING), so bulk inserts name their ids: PostgreSQL hands out ``count`` values of
+        the table's sequence; SQLite takes the next ones after the largest id, which is safe because the
+        transaction holds SQLite's write lock first (no other writer can insert until it commits).
+        """
+        if count <= 0:
+            return []
+        table = _table(model)
+        if self.session.get_bind().dialect.name == "postgresql":
+            found = await self.session.execute(
+                select(func.nextval(func.pg_get_serial_sequence(table.name, "id"))).select_from(
+                    func.generate_series(1, count)
+                )
+            )
+            return sorted(int(n) for n in found.scalars())
+        # Any write takes the lock; this one changes nothing.
+        await self.session.execute(
+            update(Account).where(Account.id == self.account_id).values(conversation_seq=Account.conversation_seq)
+        )
+        top = (await self.session.execute(select(func.coalesce(func.max(table.c.id), 0)))).scalar_one()
+        return list(range(int(top) + 1, int(top) + 1 + count))
+
+    async def insert_with_ids(self, model: type[Base], rows: list[dict[str, Any]]) -> list[int]:
+        """Insert ``rows`` with one executemany and return their ids, in order."""
+        ids = await self.reserve_ids(model, len(rows))
+        for row, row_id in zip(rows, ids, strict=True):
+            row["id"] = row_id
+        table = _table(model)
+        if rows:
+            await self.session.execute(insert(table), _uniform(table, rows))
+        return ids
+
     async def import_conversations(self, items: Sequence[ConversationImport]) -> list[ImportedConversation]:
         """Insert conversations with their labels and messages (import mode; no attachments)."""
         if not self.import_mode:
@@ -156,11 +191,7 @@ class BulkImportWrites(ConversationWrites):
             return []
         display_ids = await self.allocate_display_ids([item.conversation.display_id for item in items])
         rows = [self._conversation_row(item, display_id) for item, display_id in zip(items, display_ids, strict=True)]
-        table = _table(Conversation)
-        result = await self.session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), _uniform(table, rows)
-        )
-        conversation_ids = [int(n) for n in result.scalars().all()]
+        conversation_ids = await self.insert_with_ids(Conversation, rows)
         await self._import_labels(items, conversation_ids)
         message_rows: list[dict[str, Any]] = []
         owners: list[int] = []
@@ -171,13 +202,8 @@ class BulkImportWrites(ConversationWrites):
         message_ids: list[list[int]] = [[] for _ in items]
         attachment_ids: list[list[list[int]]] = [[] for _ in items]
         if message_rows:
-            messages = _table(Message)
-            found = await self.session.execute(
-                insert(messages).returning(messages.c.id, sort_by_parameter_order=True),
-                _uniform(messages, message_rows),
-            )
-            for owner, message_id in zip(owners, found.scalars().all(), strict=True):
-                message_ids[owner].append(int(message_id))
+            for owner, message_id in zip(owners, await self.insert_with_ids(Message, message_rows), strict=True):
+                message_ids[owner].append(message_id)
             await self._import_attachments(items, message_rows, message_ids, attachment_ids)
         return [
             ImportedConversation(id=conversation_id, display_id=display_id, message_ids=ids, attachment_ids=files)
@@ -207,12 +233,8 @@ class BulkImportWrites(ConversationWrites):
                     owners.append((index, number))
         if not rows:
             return
-        table = _table(Attachment)
-        found = await self.session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), _uniform(table, rows)
-        )
-        for (index, number), attachment_id in zip(owners, found.scalars().all(), strict=True):
-            attachment_ids[index][number].append(int(attachment_id))
+        for (index, number), attachment_id in zip(owners, await self.insert_with_ids(Attachment, rows), strict=True):
+            attachment_ids[index][number].append(attachment_id)
 
     def _conversation_row(self, item: ConversationImport, display_id: int) -> dict[str, Any]:
         data = item.conversation
@@ -301,11 +323,7 @@ class BulkImportWrites(ConversationWrites):
             values = self.creation_values(data)
             values.setdefault("last_activity_at", values["created_at"])
             rows.append(values)
-        table = _table(Contact)
-        found = await self.session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), _uniform(table, rows)
-        )
-        return [int(n) for n in found.scalars().all()]
+        return await self.insert_with_ids(Contact, rows)
 
     async def contact_emails_taken(self, emails: Iterable[str]) -> set[str]:
         """Which of these emails a contact of the account already has."""

@@ -175,6 +175,7 @@ class SupportBeeSource:
         self.batch_size = batch_size
         self._viewer: sb.SBUser | None = None
         self._viewer_checked = False
+        self._viewer_agent_id: int | None = None
 
     # -- checks ---------------------------------------------------------------------------------------------
 
@@ -376,7 +377,14 @@ class SupportBeeSource:
     async def prepare(self, batch: Batch, *, lookup: RefLookup, options: RunOptions) -> Batch:
         """Download the files of a page's messages not imported yet, before the engine opens the batch's
         transaction (bounded concurrency, the size cap); a file that fails is recorded on its message later."""
-        if batch.phase != "tickets" or options.dry_run or not options.include_attachments:
+        if batch.phase != "tickets":
+            return batch
+        viewer = await self.viewer()
+        if viewer is not None and self._viewer_agent_id is None:
+            # Committed data only (no transaction is open here), so it holds for the rest of the run.
+            found = await lookup(PROVIDER, "agent", [str(viewer.id)])
+            self._viewer_agent_id = found[str(viewer.id)][0] if str(viewer.id) in found else None
+        if options.dry_run or not options.include_attachments:
             return batch
         with_files = [
             (payload, key, files)
@@ -1073,6 +1081,8 @@ class _Loader:
         viewer = await self.source.viewer()
         if viewer is None:
             return None
+        if self.source._viewer_agent_id is not None:
+            return self.source._viewer_agent_id
         mapped = await self.ref("agent", str(viewer.id))
         return mapped.internal_id if mapped else None
 
