@@ -226,7 +226,9 @@ class AdaptiveLimiter:
         finally:
             async with self._cond:
                 self.in_flight -= 1
-                self._cond.notify_all()
+                # Wake only as many waiters as there are free slots (the limit may have grown): waking every
+                # waiter on each release costs a page of waiting requests quadratic wake-ups.
+                self._cond.notify(max(1, self.limit - self.in_flight))
 
     async def _pace(self) -> None:
         now = self._clock()

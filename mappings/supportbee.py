@@ -1496,11 +1496,16 @@ def _content_to_message(
         sb["shadow"] = shadow
     if summary is not _MISSING and summary != summarize(text):
         sb["summary"] = summary
-    content_extra = {
-        key: value
-        for key, value in content.to_wire().items()
-        if key not in ("text", "body", "html", "attachments", "attachment_ids")
-    }
+    content_extra = (
+        content.model_dump(
+            mode="json",
+            by_alias=True,
+            exclude_unset=True,
+            exclude={"text", "body", "html", "attachments", "attachment_ids"},
+        )
+        if content.model_extra
+        else {}
+    )
     if content_extra:
         sb["content_extra"] = content_extra
     attachment_kept = {item.external_id: item.kept for item in attachments if item.kept}
@@ -1533,6 +1538,8 @@ def _message_content(*, message: MessageRecord, legacy: LegacyRefs) -> dict[str,
 
 
 def _extra_of(model: SBModel) -> dict[str, Any]:
+    if not model.model_extra:
+        return {}
     wire = model.to_wire()
     return {key: wire[key] for key in (model.model_extra or {}) if key in wire}
 
@@ -1553,7 +1560,7 @@ def reply_to_message(*, reply: SBReply) -> MessageImport:
     external_id = str(reply.id)
     replier, sender_kind = _author(reply.replier, what="reply", external_id=external_id)
     extra: dict[str, Any] = {}
-    wire = reply.to_wire()
+    wire = reply.model_dump(mode="json", by_alias=True, exclude_unset=True, include={"cc", "bcc", "summary"})
     for key in ("cc", "bcc"):
         if wire.get(key):
             extra[key] = wire[key]

@@ -152,6 +152,8 @@ class _TicketPlan:
     messages: list[tuple[str, sb.MessageImport]]
     authors: dict[str, sb.SBUser]
     fingerprint: str
+    message_prints: list[str]
+    """Each message's fingerprint, aligned with ``messages``."""
     prefetched: _Prefetched | None = None
 
     @property
@@ -614,8 +616,7 @@ class _BulkTickets:
                     source_updated_at=plan.ticket.last_activity_at,
                 )
             )
-            for (key, message), message_id in zip(plan.messages, row.message_ids, strict=True):
-                print_ = message_fingerprint(message)
+            for (key, _), message_id, print_ in zip(plan.messages, row.message_ids, plan.message_prints, strict=True):
                 refs.append(NewExternalRef(kind="message", external_id=key, internal_id=message_id, fingerprint=print_))
         await self.w.record_new_external_refs(PROVIDER, refs)
 
@@ -1057,6 +1058,7 @@ class _Loader:
         for comment in raw_comments:
             if comment.commenter is not None:
                 authors[str(comment.commenter.id)] = comment.commenter
+        message_prints = [message_fingerprint(m) for _, m in messages]
         print_ = fingerprint(
             {
                 "conversation": imported.conversation,
@@ -1064,7 +1066,7 @@ class _Loader:
                 "assignee": imported.assignee_external_id,
                 "team": imported.team_external_id,
                 "source": imported.source_email,
-                "messages": [(key, m.data, m.sender_external_id) for key, m in messages],
+                "messages": [(key, mp) for (key, _), mp in zip(messages, message_prints, strict=True)],
             }
         )
         files = payload.get(PREFETCHED)
@@ -1074,6 +1076,7 @@ class _Loader:
             messages=messages,
             authors=authors,
             fingerprint=print_,
+            message_prints=message_prints,
             prefetched=files if isinstance(files, _Prefetched) else None,
         )
 
@@ -1220,6 +1223,8 @@ class _Loader:
         """A new message as the store takes it: its author, its files (failed ones listed on the message), and the
         SupportBee ids of the files it carries."""
         data = message.data
+        if not data.attachments:
+            return data.model_copy(update={"sender_id": sender_id}), []
         files, failed = await self._files(message)
         attributes = dict(data.additional_attributes or {})
         if failed:
@@ -1292,7 +1297,10 @@ async def download(client: SupportBeeClient, external_id: str, url: str | None, 
 
 
 def message_fingerprint(message: sb.MessageImport) -> str:
-    return fingerprint({"data": message.data, "sender": message.sender_external_id})
+    """Hash a message's canonical data and author (pydantic's own JSON: fields in declaration order)."""
+    digest = hashlib.sha256(message.data.model_dump_json(exclude_unset=True).encode())
+    digest.update(b"\x00" + (message.sender_external_id or "").encode())
+    return digest.hexdigest()
 
 
 def _message_keys(payload: JSON) -> list[tuple[str, JSON]]:
