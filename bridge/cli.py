@@ -30,7 +30,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from bridge import appkeys, crypto, db
-from bridge.app import create_app
 from bridge.errors import ApiError
 from bridge.logs import configure_logging, get_logger
 from bridge.migration import console, jobs
@@ -219,6 +218,8 @@ def listening_socket(host: str, port: int) -> socket.socket:
 async def cmd_serve(args: argparse.Namespace, out: Output) -> None:
     settings = load_settings(host=args.host, port=args.port)
     sock = listening_socket(settings.host, settings.port)
+    from bridge.app import create_app  # the whole service is loaded only to serve it
+
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     try:

@@ -37,7 +37,16 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Final, Literal, TypeAlias
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, PlainSerializer, TypeAdapter
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    TypeAdapter,
+)
 from pydantic import ValidationError as PydanticValidationError
 
 from bridge.logs import get_logger
@@ -1460,6 +1469,9 @@ def attachment_to_legacy(
 MessagePart = Literal["ticket", "reply", "comment"]
 
 
+_STRIPPED: Final = TypeAdapter(Annotated[str, StringConstraints(strip_whitespace=True)])
+
+
 def _content_to_message(
     *,
     content: SBContent | None,
@@ -1483,7 +1495,8 @@ def _content_to_message(
     }
     if created_at is not None:
         fields["created_at"] = created_at
-    text = MessageData(**fields).content  # as stored: surrounding whitespace is stripped
+    # As stored: surrounding whitespace stripped, exactly as MessageData strips it.
+    text = None if fields["content"] is None else _STRIPPED.validate_python(fields["content"])
     sb: dict[str, Any] = {"part": part}
     if content.text is None and content.body is not None:
         sb["text_key"] = "body"
