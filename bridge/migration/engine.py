@@ -48,6 +48,9 @@ LEASE_SECONDS = 30.0
 """How long a worker's claim on a job lasts without renewal (renewed every third of it while the job runs)."""
 DRY_RUN_LEASE_SECONDS = 6 * 3600.0
 CANCEL_POLL_SECONDS = 2.0
+STATISTICS_AFTER = frozenset({2, 8, 32, 128})
+STATISTICS_EVERY = 256
+"""After which committed batches the database's table statistics are refreshed (tables grow from empty)."""
 """How often a running job looks for a cancel requested through the database (another process's API)."""
 
 COUNTERS = ("created", "updated", "unchanged", "skipped", "failed", "lossy")
@@ -311,6 +314,7 @@ class Engine:
         cancel: asyncio.Event,
     ) -> None:
         start, cursor = self._start(phases, state)
+        batches = 0
         for index in range(start, len(phases)):
             phase = phases[index]
             state.checkpoint = {"phase": phase, "cursor": dict(cursor) if cursor else None}
@@ -324,6 +328,9 @@ class Engine:
                         state.checkpoint = {"phase": phase, "cursor": dict(batch.cursor)}
                         await self._write_progress(writer.session, state)
                     self._report(state, phase)
+                    batches += 1
+                    if batches in STATISTICS_AFTER or batches % STATISTICS_EVERY == 0:
+                        await self.store.refresh_statistics()
             cursor = None
             following = phases[index + 1] if index + 1 < len(phases) else None
             state.checkpoint = {"phase": following, "cursor": None, "done": following is None}

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bridge.logs import get_logger
@@ -25,6 +26,8 @@ from bridge.store.legacy import LegacyWrites
 from bridge.store.people import PeopleWrites
 
 log = get_logger(__name__)
+
+IMPORT_TABLES = ("external_refs", "conversations", "messages", "contacts", "attachments", "users", "account_users")
 
 
 class Writer(BulkImportWrites, ConversationWrites, PeopleWrites, CatalogWrites, LegacyWrites, WriterBase):
@@ -78,6 +81,17 @@ class Store:
         """Read which legacy ids of one kind an import already mapped: ``{external id: (internal id, fingerprint)}``."""
         async with self.sessions() as session:
             return await Writer(session, account_id).external_refs_for(provider, kind, external_ids)
+
+    async def refresh_statistics(self) -> None:
+        """Have the database re-read the size of the tables an import fills.
+
+        Tables that grew from empty in one run keep the planner's empty-table guesses until autovacuum gets to
+        them; on PostgreSQL a reference lookup then walks the wrong unique index (every reference of a kind for
+        each page), and an import slows down as it grows. SQLite plans these lookups by their columns alone.
+        """
+        async with self.sessions() as session, session.begin():
+            if session.get_bind().dialect.name == "postgresql":
+                await session.execute(text(f"ANALYZE {', '.join(IMPORT_TABLES)}"))
 
     async def create_account(self, name: str, *, locale: str = "en") -> Account:
         async with self.sessions() as session, session.begin():

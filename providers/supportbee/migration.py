@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -430,13 +431,27 @@ def _record_error(record: Record, err: Exception) -> Exception:
     return err
 
 
-class _BulkContacts:
-    """A page of customers: new ones with an unused email are inserted in one statement, the rest one by one."""
+class _PageLoad:
+    """What the set-based loads of a page share: the writer, and one record's load in a savepoint of its own."""
 
     def __init__(self, source: SupportBeeSource, writer: Writer, options: RunOptions) -> None:
         self.source = source
         self.w = writer
         self.options = options
+
+    async def one_by_one(self, record: Record, loader: _Loader, write: Callable[[], Awaitable[Outcome]]) -> BatchResult:
+        try:
+            async with self.w.session.begin_nested():
+                outcome = await write()
+        except (FatalSourceError, RetriableSourceError):
+            raise
+        except Exception as err:  # noqa: BLE001 - one bad record is counted and never costs the page
+            return _record_error(record, err)
+        return LoadResult(outcome=outcome, lossy=loader.context.lossy, warnings=loader.context.warnings)
+
+
+class _BulkContacts(_PageLoad):
+    """A page of customers: new ones with an unused email are inserted in one statement, the rest one by one."""
 
     async def load(self, records: Sequence[Record]) -> list[BatchResult]:
         results: list[BatchResult | None] = [None] * len(records)
@@ -470,7 +485,8 @@ class _BulkContacts:
                 taken.add(email)
                 fresh.append(item)
             else:
-                results[index] = await self._one(records[index], loader)
+                record = records[index]
+                results[index] = await self.one_by_one(record, loader, partial(loader.contact, record.payload))
         ids = await self.w.import_contacts([imported.data for _, _, imported, _ in fresh])
         await self.w.record_new_external_refs(
             PROVIDER,
@@ -483,18 +499,8 @@ class _BulkContacts:
             results[index] = LoadResult(outcome="created", lossy=loader.context.lossy)
         return [result if result is not None else RuntimeError("not loaded") for result in results]
 
-    async def _one(self, record: Record, loader: _Loader) -> BatchResult:
-        try:
-            async with self.w.session.begin_nested():
-                outcome = await loader.contact(record.payload)
-        except (FatalSourceError, RetriableSourceError):
-            raise
-        except Exception as err:  # noqa: BLE001 - one bad customer is counted and never costs the page
-            return _record_error(record, err)
-        return LoadResult(outcome=outcome, lossy=loader.context.lossy, warnings=loader.context.warnings)
 
-
-class _BulkTickets:
+class _BulkTickets(_PageLoad):
     """A page of tickets in a few statements: new tickets are inserted set-based, the rest record by record.
 
     Every ticket is mapped and fingerprinted first; one query finds which are imported already (unchanged ones
@@ -503,11 +509,6 @@ class _BulkTickets:
     :meth:`bridge.store.Writer.import_conversations` and one insert of their references. Updated tickets and
     tickets with files go through :meth:`_Loader.write_ticket` in a savepoint each.
     """
-
-    def __init__(self, source: SupportBeeSource, writer: Writer, options: RunOptions) -> None:
-        self.source = source
-        self.w = writer
-        self.options = options
 
     async def load(self, records: Sequence[Record]) -> list[BatchResult]:
         results: list[BatchResult | None] = [None] * len(records)
@@ -542,14 +543,7 @@ class _BulkTickets:
         existing = await loader.ref("conversation", plan.external_id)
         if existing is not None and existing.fingerprint == plan.fingerprint:
             return LoadResult(outcome="unchanged")
-        try:
-            async with self.w.session.begin_nested():
-                outcome = await loader.write_ticket(plan, existing)
-        except (FatalSourceError, RetriableSourceError):
-            raise
-        except Exception as err:  # noqa: BLE001 - one bad ticket is counted and never costs the page
-            return _record_error(record, err)
-        return LoadResult(outcome=outcome, lossy=loader.context.lossy, warnings=loader.context.warnings)
+        return await self.one_by_one(record, loader, partial(loader.write_ticket, plan, existing))
 
     async def _create(self, fresh: Sequence[tuple[int, _Loader, _TicketPlan]]) -> None:
         if not fresh:

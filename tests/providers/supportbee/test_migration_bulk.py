@@ -10,6 +10,7 @@ through the SupportBee compat routes, ticket by ticket, including the attachment
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -174,3 +175,27 @@ def _diff(got: Any, expected: Any, path: str = "") -> list[str]:
     if isinstance(got, list) and isinstance(expected, list) and len(got) == len(expected):
         return [d for n, (a, b) in enumerate(zip(got, expected, strict=True)) for d in _diff(a, b, f"{path}[{n}]")]
     return [] if got == expected else [f"{path}: {got!r} != {expected!r}"]
+
+
+async def test_a_customer_renamed_at_the_source_is_updated_and_one_sharing_an_address_shares_the_contact(
+    tenant: Tenant,
+) -> None:
+    """Customers a page cannot insert set-based (already imported but changed; an address another contact of the
+    account already has) go one by one: the renamed one is updated in place, the other shares the contact."""
+    fixture = SupportBeeFixture(tickets=6)
+    customers = sorted(p.id for p in fixture.desk.people.values() if p.role == "customer" and p.type == "user")
+    renamed, twin = customers[0], customers[1]
+    existing = f"twin-{uuid.uuid4().hex[:8]}@example.com"
+    fixture.desk.people[twin].email = existing
+    await tenant.call("POST", "/contacts", json={"name": "Already here", "email": existing}, expect=200)
+    async with fixture.serve() as url:
+        first = await import_desk(tenant, url)
+        fixture.desk.people[renamed].first_name = "Renamed"
+        second = await import_desk(tenant, url)
+    assert second["stats"]["agents"]["updated"] == 1, second["stats"]["agents"]
+    assert second["stats"]["agents"]["created"] == 0
+    _, found = await tenant.call("GET", "/contacts/search", params={"q": "Renamed"}, expect=200)
+    assert [c["name"] for c in found["payload"]] == [f"Renamed {fixture.desk.people[renamed].last_name}".strip()]
+    _, shared = await tenant.call("GET", "/contacts/search", params={"q": existing}, expect=200)
+    assert len(shared["payload"]) == 1, "the customer with an address already in the account shares its contact"
+    assert first["stats"]["agents"]["failed"] == 0
