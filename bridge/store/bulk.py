@@ -191,7 +191,7 @@ class BulkImportWrites(ConversationWrites):
         connection = await self.session.connection()
         dialect = connection.dialect
         columns = list(rows[0])
-        processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+        processors = [table.c[name].type.bind_processor(dialect) for name in columns]
         pairs = list(zip(columns, processors, strict=True))
         records = [tuple(row[name] if fn is None else fn(row[name]) for name, fn in pairs) for row in rows]
         driver = (await connection.get_raw_connection()).driver_connection
