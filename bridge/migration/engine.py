@@ -20,6 +20,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.logs import get_logger, redact_text
+from bridge.migration.collector import tuned_for_import
 from bridge.migration.source import (
     Batch,
     BatchResult,
@@ -228,7 +229,8 @@ class Engine:
             None if options.dry_run else asyncio.create_task(self._keep_lease(job_id, cancel), name=f"lease-{job_id}")
         )
         try:
-            return await self._run(job_id, account_id, source, state, options, cancel)
+            with tuned_for_import():
+                return await self._run(job_id, account_id, source, state, options, cancel)
         finally:
             if keeper is not None:
                 keeper.cancel()

@@ -140,6 +140,9 @@ class _Prefetched:
     failed: dict[str, str] = field(default_factory=dict)
 
 
+PLANNED = "_planned"
+"""The key under which :meth:`SupportBeeSource.prepare` leaves a ticket's :class:`_TicketPlan` (or why it cannot be
+imported) in its payload, so the mapping is done before the batch's transaction opens."""
 PREFETCHED = "_prefetched"
 """The key under which :meth:`SupportBeeSource.prepare` leaves a :class:`_Prefetched` in a ticket's payload."""
 
@@ -378,8 +381,9 @@ class SupportBeeSource:
         return None
 
     async def prepare(self, batch: Batch, *, lookup: RefLookup, options: RunOptions) -> Batch:
-        """Download the files of a page's messages not imported yet, before the engine opens the batch's
-        transaction (bounded concurrency, the size cap); a file that fails is recorded on its message later."""
+        """Map a page's tickets and download the files of its messages not imported yet, before the engine opens
+        the batch's transaction (while it writes the previous batch). Downloads run with bounded concurrency and
+        the size cap; a file that fails is recorded on its message later."""
         if batch.phase != "tickets":
             return batch
         viewer = await self.viewer()
@@ -387,6 +391,11 @@ class SupportBeeSource:
             # Committed data only (no transaction is open here), so it holds for the rest of the run.
             found = await lookup(PROVIDER, "agent", [str(viewer.id)])
             self._viewer_agent_id = found[str(viewer.id)][0] if str(viewer.id) in found else None
+        # A dry run's agents are never committed (nor is a placeholder made for an unlisted token owner): then the
+        # tickets are mapped inside the batch's transaction, where the viewer's agent can be seen.
+        if not options.dry_run and (viewer is None or self._viewer_agent_id is not None):
+            for record in batch.records:
+                record.payload[PLANNED] = _plan_or_refusal(record.payload, self._viewer_agent_id)
         if options.dry_run or not options.include_attachments:
             return batch
         with_files = [
@@ -1028,51 +1037,15 @@ class _Loader:
     # -- tickets --------------------------------------------------------------------------------------------
 
     async def plan_ticket(self, payload: JSON) -> _TicketPlan:
-        """Map a ticket with its replies and comments (no writes beyond the viewer's lookup)."""
-        gone = payload.get("gone")
-        ticket_wire: JSON = payload["ticket"]
-        if gone:
-            raise SkipRecord(f"SupportBee ticket {ticket_wire.get('id')}: {gone}")
-        ticket = sb.SBTicket.model_validate(ticket_wire)
-        imported = sb.ticket_to_canonical(ticket=ticket, viewer_id=await self._viewer_id())
-        raw_replies = [sb.SBReply.model_validate(r) for r in payload.get("replies") or []]
-        raw_comments = [sb.SBComment.model_validate(c) for c in payload.get("comments") or []]
-        replies = [sb.reply_to_message(reply=reply) for reply in raw_replies]
-        comments = [sb.comment_to_note(comment=comment) for comment in raw_comments]
-        messages: list[tuple[str, sb.MessageImport]] = [(f"ticket:{imported.external_id}", imported.message)]
-        messages += [(str(m.external_id), m) for m in replies]
-        # Reply and comment ids are separate sequences at SupportBee: a comment's reference says it is one.
-        messages += [(f"comment:{m.external_id}", m) for m in comments]
-        # Replies and comments interleave by time; the ticket's own content comes first at equal times.
-        messages.sort(key=lambda pair: (_sort_time(pair[1]), 0 if pair[0].startswith("ticket:") else 1))
-        authors: dict[str, sb.SBUser] = {}
-        for reply in raw_replies:
-            if reply.replier is not None:
-                authors[str(reply.replier.id)] = reply.replier
-        for comment in raw_comments:
-            if comment.commenter is not None:
-                authors[str(comment.commenter.id)] = comment.commenter
-        message_prints = [message_fingerprint(m) for _, m in messages]
-        print_ = fingerprint(
-            {
-                "conversation": imported.conversation,
-                "requester": imported.requester.external_id,
-                "assignee": imported.assignee_external_id,
-                "team": imported.team_external_id,
-                "source": imported.source_email,
-                "messages": [(key, mp) for (key, _), mp in zip(messages, message_prints, strict=True)],
-            }
-        )
+        """The ticket's plan: the one :meth:`SupportBeeSource.prepare` made ahead, else mapped now."""
+        planned = payload.get(PLANNED)
+        if planned is None:
+            planned = plan_ticket(payload, viewer_id=await self._viewer_id())
+        if isinstance(planned, Exception):
+            raise planned
         files = payload.get(PREFETCHED)
-        return _TicketPlan(
-            ticket=ticket,
-            imported=imported,
-            messages=messages,
-            authors=authors,
-            fingerprint=print_,
-            message_prints=message_prints,
-            prefetched=files if isinstance(files, _Prefetched) else None,
-        )
+        planned.prefetched = files if isinstance(files, _Prefetched) else None
+        return planned
 
     async def _viewer_id(self) -> int | None:
         viewer = await self.source.viewer()
@@ -1277,6 +1250,60 @@ class _Loader:
 
         results = await gather_or_cancel(*(fetch(external_id, data) for external_id, data in items))
         return list(results), sorted(failed, key=lambda item: str(item["id"]))
+
+
+def plan_ticket(payload: JSON, *, viewer_id: int | None) -> _TicketPlan:
+    """Map a ticket with its replies and comments and fingerprint it (no I/O). ``viewer_id`` is the Supportly id of
+    the agent whose token reads the desk (their stars are kept)."""
+    gone = payload.get("gone")
+    ticket_wire: JSON = payload["ticket"]
+    if gone:
+        raise SkipRecord(f"SupportBee ticket {ticket_wire.get('id')}: {gone}")
+    ticket = sb.SBTicket.model_validate(ticket_wire)
+    imported = sb.ticket_to_canonical(ticket=ticket, viewer_id=viewer_id)
+    raw_replies = [sb.SBReply.model_validate(r) for r in payload.get("replies") or []]
+    raw_comments = [sb.SBComment.model_validate(c) for c in payload.get("comments") or []]
+    replies = [sb.reply_to_message(reply=reply) for reply in raw_replies]
+    comments = [sb.comment_to_note(comment=comment) for comment in raw_comments]
+    messages: list[tuple[str, sb.MessageImport]] = [(f"ticket:{imported.external_id}", imported.message)]
+    messages += [(str(m.external_id), m) for m in replies]
+    # Reply and comment ids are separate sequences at SupportBee: a comment's reference says it is one.
+    messages += [(f"comment:{m.external_id}", m) for m in comments]
+    # Replies and comments interleave by time; the ticket's own content comes first at equal times.
+    messages.sort(key=lambda pair: (_sort_time(pair[1]), 0 if pair[0].startswith("ticket:") else 1))
+    authors: dict[str, sb.SBUser] = {}
+    for reply in raw_replies:
+        if reply.replier is not None:
+            authors[str(reply.replier.id)] = reply.replier
+    for comment in raw_comments:
+        if comment.commenter is not None:
+            authors[str(comment.commenter.id)] = comment.commenter
+    message_prints = [message_fingerprint(m) for _, m in messages]
+    print_ = fingerprint(
+        {
+            "conversation": imported.conversation,
+            "requester": imported.requester.external_id,
+            "assignee": imported.assignee_external_id,
+            "team": imported.team_external_id,
+            "source": imported.source_email,
+            "messages": [(key, mp) for (key, _), mp in zip(messages, message_prints, strict=True)],
+        }
+    )
+    return _TicketPlan(
+        ticket=ticket,
+        imported=imported,
+        messages=messages,
+        authors=authors,
+        fingerprint=print_,
+        message_prints=message_prints,
+    )
+
+
+def _plan_or_refusal(payload: JSON, viewer_id: int | None) -> _TicketPlan | Exception:
+    try:
+        return plan_ticket(payload, viewer_id=viewer_id)
+    except (SkipRecord, sb.UnmappableRecord, PydanticValidationError) as err:
+        return err
 
 
 async def download(client: SupportBeeClient, external_id: str, url: str | None, cap: int) -> bytes | str:

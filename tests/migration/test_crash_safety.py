@@ -142,14 +142,18 @@ async def test_killed_at_six_points_and_resumed_equals_a_clean_import(
             job.lease_owner,
         )
 
-        # (2) People phase: agents and the customer group are committed, the customers are being listed.
+        # (2) People phase: agents are committed, the customers are being listed (read ahead of the agents' batch
+        # while it was written: held until that batch committed). A resume does not estimate again, so the listing
+        # is the phase's own.
         async def listing_customers(seen: Seen) -> bool:
-            if seen.path != "/users" or seen.query.get("with_roles") != "customer":
-                return False
-            return (await checkpoint()).get("phase") == "agents"  # not the estimate's listing before the phases
+            return seen.path == "/users" and seen.query.get("with_roles") == "customer"
+
+        async def agents_committed() -> bool:
+            now = await checkpoint()
+            return now.get("phase") == "agents" and bool(now.get("cursor"))
 
         tripwire.arm(listing_customers)
-        await crash_at(tripwire, await resume("3-people"))
+        await crash_at(tripwire, await resume("3-people"), until=agents_committed)
         kinds = await refs_by_kind(sessions, crashed)
         assert kinds["agent"] > 0
         assert kinds["contact"] == 0
@@ -242,16 +246,25 @@ async def test_the_service_worker_takes_over_a_killed_import_once_its_lease_ran_
         assert await run.finish() == 0, run.describe()
         clean_result = json.loads(run.stdout())
 
-        # The last ticket batch (the trash folder) is downloading its files; two ticket batches are committed.
+        # The last ticket batch (the trash folder) is downloading its files (read ahead, held until the two batches
+        # before it committed).
+        trashed = {
+            f"/attachments/{item.id}"
+            for ticket in fixture.desk.tickets
+            if ticket.trash
+            for item in [*ticket.attachments, *(a for p in ticket.replies + ticket.comments for a in p.attachments)]
+        }
+
         async def downloading_the_last_batchs_files(seen: Seen) -> bool:
-            if not seen.path.startswith("/attachments/"):
-                return False
+            return seen.path in trashed
+
+        async def two_batches_committed() -> bool:
             now = await checkpoint_of(sessions, crashed) or {}
             return now.get("phase") == "tickets" and (now.get("cursor") or {}).get("page") == 2
 
         tripwire.arm(downloading_the_last_batchs_files)
         run = await MigrateProcess.start(env, logs, "killed", account_id=crashed, base_url=url)
-        await crash_at(tripwire, run)
+        await crash_at(tripwire, run, until=two_batches_committed)
         job = await latest_job(sessions, crashed)
         assert job is not None
 

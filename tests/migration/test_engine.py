@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from typing import Any
 
@@ -12,6 +13,7 @@ from structlog.testing import capture_logs
 
 from bridge import appkeys
 from bridge.migration import jobs
+from bridge.migration.collector import IMPORT_THRESHOLDS
 from bridge.migration.engine import EVENT_RECORD_FAILED, EVENT_RECORD_SKIPPED, Engine
 from bridge.models import Contact, ExternalRef, MigrationFailure, MigrationJob
 from bridge.settings import Settings
@@ -259,3 +261,26 @@ async def test_a_running_job_keeps_its_short_lease_through_a_slow_batch(desk: Te
     assert job is not None
     assert job.lease_owner is None
     assert job.records_imported == 4
+
+
+async def test_the_collector_is_tuned_only_while_a_job_runs_even_when_it_fails(
+    desk: Tenant, settings: Settings
+) -> None:
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+    frozen: list[int] = []
+
+    def look(_record: Any) -> None:
+        seen.append(gc.get_threshold())
+        frozen.append(gc.get_freeze_count())
+
+    assert await run(desk, await new_job(desk, settings), FakeSource(people(3), on_load=look)) == "completed"
+    assert set(seen) == {IMPORT_THRESHOLDS}
+    assert min(frozen) > 0
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+    crashing = FakeSource(people(6), crash_after=1, on_load=look)
+    assert await run(desk, await new_job(desk, settings), crashing) == "failed"
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
