@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Reader = Literal["inline", "process"]
+"""Where a migration reads and maps its biggest phase: in the importing process, or in a reader process beside it."""
 
 DEFAULT_DATA_DIR = Path(os.environ.get("BRIDGE_DATA_DIR", ".supportly-bridge"))
 
@@ -35,6 +39,9 @@ class Settings(BaseModel):
     supportbee_host_suffix: str = "supportbee.localhost"
     supportbee_public_create_per_hour: int = 5
     supportbee_create_per_minute: int = 8
+    # "process": a migration reads and maps tickets in a second process (a second core); "inline": in its own;
+    # "auto": a second process when the machine has more than one CPU.
+    migration_reader: Literal["auto", "inline", "process"] = "auto"
 
     @field_validator("database_url")
     @classmethod
@@ -53,6 +60,12 @@ class Settings(BaseModel):
         if level not in {"debug", "info", "warning", "error", "critical"}:
             raise ValueError(f"unknown log level {value!r}")
         return level
+
+    def migration_reader_mode(self) -> Reader:
+        """Where migrations read and map tickets (``migration_reader`` with "auto" resolved for this machine)."""
+        if self.migration_reader == "auto":
+            return "process" if (os.cpu_count() or 1) > 1 else "inline"
+        return self.migration_reader
 
     @property
     def is_sqlite(self) -> bool:

@@ -75,6 +75,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         webhook_backoff_seconds=0.05,
         webhook_timeout_seconds=2.0,
         secret_key="test-secret",
+        # Tests read in process (fixture hooks see every request); the reader process has tests of its own.
+        migration_reader="inline",
     )
 
 

@@ -28,6 +28,7 @@ from bridge.migration.source import (
     LoadResult,
     Preparing,
     Record,
+    RefLookup,
     RunOptions,
     SkipRecord,
     Source,
@@ -321,7 +322,8 @@ class Engine:
             phase = phases[index]
             state.checkpoint = {"phase": phase, "cursor": dict(cursor) if cursor else None}
             self._report(state, phase)
-            async with _closing(source.batches(phase, cursor=cursor, options=options)) as stream:
+            stream = source.batches(phase, cursor=cursor, options=options, lookup=self._lookup(account_id))
+            async with _closing(stream):
                 while batch := await self._next_batch(stream, account_id, source, options, cancel):
                     async with self.store.writer(account_id, import_mode=True) as writer:
                         await self._check_job(writer.session, state.job_id, cancel)
@@ -354,7 +356,8 @@ class Engine:
                 await self._open_transaction(writer.session, state.job_id)
                 for phase in phases:
                     self._report(state, phase)
-                    async with _closing(source.batches(phase, cursor=None, options=options)) as stream:
+                    stream = source.batches(phase, cursor=None, options=options, lookup=self._lookup(account_id))
+                    async with _closing(stream):
                         while (
                             batch := await self._next_batch(stream, account_id, source, options, cancel)
                         ) is not None:
@@ -395,14 +398,18 @@ class Engine:
             raise JobCancelled
         return reading.result()
 
-    async def _prepare(self, account_id: int, source: Source, batch: Batch, options: RunOptions) -> Batch:
-        if not isinstance(source, Preparing):
-            return batch
+    def _lookup(self, account_id: int) -> RefLookup:
+        """The account's committed external references, for a source reading or preparing outside a batch."""
 
         async def lookup(provider: str, kind: str, external_ids: Iterable[str]) -> Mapping[str, tuple[int, str | None]]:
             return await self.store.external_refs(account_id, provider, kind, external_ids)
 
-        return await source.prepare(batch, lookup=lookup, options=options)
+        return lookup
+
+    async def _prepare(self, account_id: int, source: Source, batch: Batch, options: RunOptions) -> Batch:
+        if not isinstance(source, Preparing):
+            return batch
+        return await source.prepare(batch, lookup=self._lookup(account_id), options=options)
 
     async def _load_batch(
         self, writer: Writer, source: Source, records: Sequence[Record], options: RunOptions, cancel: asyncio.Event

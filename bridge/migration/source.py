@@ -62,6 +62,10 @@ class SkipRecord(Exception):
     """A record that cannot be imported; it is recorded as skipped and the run goes on."""
 
 
+RefLookup = Callable[[str, str, Iterable[str]], Awaitable[Mapping[str, tuple[int, str | None]]]]
+"""``lookup(provider, kind, external_ids)``: those already imported, ``{external id: (internal id, fingerprint)}``."""
+
+
 class Source(Protocol):
     """A legacy system the engine can import from."""
 
@@ -74,15 +78,18 @@ class Source(Protocol):
     async def estimate(self, options: RunOptions) -> Mapping[str, int]:
         """Return the expected number of records per phase (for progress and ETA)."""
 
-    def batches(self, phase: str, *, cursor: Mapping[str, Any] | None, options: RunOptions) -> AsyncIterator[Batch]:
-        """Stream the phase's records in bounded batches, starting after ``cursor`` when given."""
+    def batches(
+        self, phase: str, *, cursor: Mapping[str, Any] | None, options: RunOptions, lookup: RefLookup
+    ) -> AsyncIterator[Batch]:
+        """Stream the phase's records in bounded batches, starting after ``cursor`` when given.
+
+        ``lookup`` finds what earlier phases committed (a dry run's own writes are never committed).
+        """
 
     async def load(self, writer: Writer, record: Record, *, options: RunOptions) -> LoadResult:
         """Write one record through ``writer`` (import mode); raise :class:`SkipRecord` to skip it."""
 
 
-RefLookup = Callable[[str, str, Iterable[str]], Awaitable[Mapping[str, tuple[int, str | None]]]]
-"""``lookup(provider, kind, external_ids)``: those already imported, ``{external id: (internal id, fingerprint)}``."""
 
 BatchResult = LoadResult | Exception
 """One record's result in a bulk load: its outcome, or the error that skipped (:class:`SkipRecord`) or failed it."""

@@ -18,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -32,6 +32,7 @@ from sqlalchemy import select
 
 from bridge.errors import Unprocessable
 from bridge.logs import get_logger
+from bridge.migration.offload import stream_in_child
 from bridge.migration.source import Batch, BatchResult, LoadResult, Outcome, Record, RefLookup, RunOptions, SkipRecord
 from bridge.models import (
     AccountUser,
@@ -56,7 +57,7 @@ from bridge.outbound import (
     read_ahead,
 )
 from bridge.schemas import AgentData, AttachmentData, ConversationData, InboxData, MessageData
-from bridge.settings import Settings
+from bridge.settings import Reader, Settings
 from bridge.store import ConversationImport, NewExternalRef, Writer
 from mappings import supportbee as sb
 from providers.supportbee.client import SupportBeeClient, attachments_of
@@ -78,6 +79,9 @@ PHASES: tuple[str, ...] = (
     "tickets",
 )
 BATCH_SIZE = 50
+HTTP_TIMEOUT_SECONDS = 60
+DRY_RUN_VIEWER_ID = 0
+"""Stands for the token owner's agent in a dry run, which commits nothing (see ``_viewer_agent``)."""
 DEFAULT_INBOX_REF = "default"
 # The people phase reads agents, then customer groups, then customers; its cursor names the step and offset.
 _PEOPLE_STEPS: tuple[str, ...] = ("agent", "company", "contact")
@@ -151,10 +155,13 @@ PREFETCHED = "_prefetched"
 class _TicketPlan:
     """A ticket mapped and fingerprinted, ready to be written."""
 
-    ticket: sb.SBTicket
     imported: sb.TicketImport
+    assignee: sb.SBUser | None
+    """The agent the ticket is assigned to, as the ticket shows them (a placeholder is made if unlisted)."""
+    last_activity_at: datetime | None
     messages: list[tuple[str, sb.MessageImport]]
     authors: dict[str, sb.SBUser]
+    """The agents who wrote its replies and comments, by SupportBee id."""
     fingerprint: str
     message_prints: list[str]
     """Each message's fingerprint, aligned with ``messages``."""
@@ -175,10 +182,22 @@ class SupportBeeSource:
     name = PROVIDER
     phases: Sequence[str] = PHASES
 
-    def __init__(self, client: SupportBeeClient, *, auth_token: str, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(
+        self,
+        client: SupportBeeClient,
+        *,
+        auth_token: str,
+        batch_size: int = BATCH_SIZE,
+        connection: Connection | None = None,
+        reader: Reader = "inline",
+        log_level: str = "info",
+    ) -> None:
         self.client = client
         self._auth_token = auth_token
         self.batch_size = batch_size
+        self.connection = connection
+        self.reader: Reader = reader if connection is not None else "inline"
+        self.log_level = log_level
         self._viewer: sb.SBUser | None = None
         self._viewer_checked = False
         self._viewer_agent_id: int | None = None
@@ -242,9 +261,11 @@ class SupportBeeSource:
 
     # -- reading --------------------------------------------------------------------------------------------
 
-    def batches(self, phase: str, *, cursor: Mapping[str, Any] | None, options: RunOptions) -> AsyncIterator[Batch]:
+    def batches(
+        self, phase: str, *, cursor: Mapping[str, Any] | None, options: RunOptions, lookup: RefLookup
+    ) -> AsyncIterator[Batch]:
         if phase == "tickets":
-            return self._ticket_batches(cursor, options)
+            return self._ticket_batches(cursor, options, lookup)
         if phase == "agents":
             return self._people_batches(cursor, options)
         streams = {
@@ -312,11 +333,49 @@ class SupportBeeSource:
         key = "name" if kind == "label" else "id"
         return Record(kind=kind, external_id=str(item.get(key)), payload=item)
 
-    async def _ticket_batches(self, cursor: Mapping[str, Any] | None, options: RunOptions) -> AsyncIterator[Batch]:
-        # The next page and its threads are read while the engine writes this one.
+    async def _ticket_batches(
+        self, cursor: Mapping[str, Any] | None, options: RunOptions, lookup: RefLookup
+    ) -> AsyncIterator[Batch]:
+        """The ticket pages, each ticket mapped (see :data:`PLANNED`); in a reader process when configured."""
+        viewer = await self.viewer()
+        self._viewer_agent_id = await self._viewer_agent(viewer, lookup, options)
+        stream: AsyncGenerator[Batch, None]
+        if self.reader == "process" and self.connection is not None:
+            reading = TicketReading(
+                connection=self.connection,
+                cursor=dict(cursor) if cursor else None,
+                options=options,
+                viewer=viewer,
+                viewer_id=self._viewer_agent_id,
+            )
+            stream = stream_in_child(f"{__name__}:read_tickets", reading, log_level=self.log_level)
+        else:
+            stream = self._planned_pages(cursor, options, self._viewer_agent_id)
+        async with contextlib.aclosing(stream) as batches:
+            async for batch in batches:
+                yield batch
+
+    async def _viewer_agent(self, viewer: sb.SBUser | None, lookup: RefLookup, options: RunOptions) -> int | None:
+        """The Supportly agent of the token's owner (their stars are kept on the tickets), from committed data."""
+        if viewer is None:
+            return None
+        found = await lookup(PROVIDER, "agent", [str(viewer.id)])
+        if str(viewer.id) in found:
+            return found[str(viewer.id)][0]
+        # A dry run commits nothing, so the agent it made for the owner cannot be looked up; nothing is written
+        # either, so a stand-in counts their stars as the real run would keep them.
+        return DRY_RUN_VIEWER_ID if options.dry_run else None
+
+    async def _planned_pages(
+        self, cursor: Mapping[str, Any] | None, options: RunOptions, viewer_id: int | None
+    ) -> AsyncGenerator[Batch, None]:
+        # The next page and its threads are read while this one is mapped and written.
         async with contextlib.aclosing(read_ahead(self._ticket_pages(cursor, options), depth=1)) as pages:
             async for batch in pages:
-                yield batch
+                records = [
+                    replace(record, payload={PLANNED: _plan_or_refusal(record, viewer_id)}) for record in batch.records
+                ]
+                yield replace(batch, records=records)
 
     async def _ticket_pages(self, cursor: Mapping[str, Any] | None, options: RunOptions) -> AsyncIterator[Batch]:
         await self.viewer()
@@ -381,52 +440,38 @@ class SupportBeeSource:
         return None
 
     async def prepare(self, batch: Batch, *, lookup: RefLookup, options: RunOptions) -> Batch:
-        """Map a page's tickets and download the files of its messages not imported yet, before the engine opens
-        the batch's transaction (while it writes the previous batch). Downloads run with bounded concurrency and
-        the size cap; a file that fails is recorded on its message later."""
-        if batch.phase != "tickets":
-            return batch
-        viewer = await self.viewer()
-        if viewer is not None and self._viewer_agent_id is None:
-            # Committed data only (no transaction is open here), so it holds for the rest of the run.
-            found = await lookup(PROVIDER, "agent", [str(viewer.id)])
-            self._viewer_agent_id = found[str(viewer.id)][0] if str(viewer.id) in found else None
-        # A dry run's agents are never committed (nor is a placeholder made for an unlisted token owner): then the
-        # tickets are mapped inside the batch's transaction, where the viewer's agent can be seen.
-        if not options.dry_run and (viewer is None or self._viewer_agent_id is not None):
-            for record in batch.records:
-                record.payload[PLANNED] = _plan_or_refusal(record.payload, self._viewer_agent_id)
-        if options.dry_run or not options.include_attachments:
+        """Download the files of a page's messages not imported yet, before the engine opens the batch's
+        transaction (bounded concurrency, the size cap); a file that fails is recorded on its message later."""
+        if batch.phase != "tickets" or options.dry_run or not options.include_attachments:
             return batch
         with_files = [
-            (payload, key, files)
-            for payload in (record.payload for record in batch.records)
-            if isinstance(payload, dict) and not payload.get("gone")
-            for key, wire in _message_keys(payload)
-            if (files := attachments_of(wire))
+            (record.payload, key, message)
+            for record in batch.records
+            if isinstance(plan := record.payload.get(PLANNED), _TicketPlan)
+            for key, message in plan.messages
+            if message.attachment_external_ids
         ]
         if not with_files:
             return batch
         known = await lookup(PROVIDER, "message", [key for _, key, _ in with_files])
         limit = asyncio.Semaphore(max(1, options.concurrency))
+        cap = options.max_attachment_bytes
 
-        async def fetch(box: _Prefetched, external_id: str, url: Any) -> None:
+        async def fetch(box: _Prefetched, external_id: str, url: str | None) -> None:
             async with limit:
-                outcome = await download(self.client, external_id, url if isinstance(url, str) else None, cap)
+                outcome = await download(self.client, external_id, url, cap)
             if isinstance(outcome, bytes):
                 box.files[external_id] = outcome
             else:
                 box.failed[external_id] = outcome
 
-        cap = options.max_attachment_bytes
         wanted = []
-        for payload, key, files in with_files:
+        for payload, key, message in with_files:
             if key in known:
                 continue
             box = payload.setdefault(PREFETCHED, _Prefetched())
-            for item in files:
-                url = item.get("url")
-                wanted.append(fetch(box, str(item.get("id")), url.get("original") if isinstance(url, dict) else None))
+            for external_id, data in zip(message.attachment_external_ids, message.data.attachments, strict=False):
+                wanted.append(fetch(box, external_id, data.external_url))
         await gather_or_cancel(*wanted)
         return batch
 
@@ -616,7 +661,7 @@ class _BulkTickets(_PageLoad):
                     external_id=plan.external_id,
                     internal_id=row.id,
                     fingerprint=plan.fingerprint,
-                    source_updated_at=plan.ticket.last_activity_at,
+                    source_updated_at=plan.last_activity_at,
                 )
             )
             for (key, _), message_id, print_ in zip(plan.messages, row.message_ids, plan.message_prints, strict=True):
@@ -686,9 +731,7 @@ def _file_refs(
 
 
 def _assignee(plan: _TicketPlan) -> sb.SBUser | None:
-    if plan.imported.assignee_external_id is None or plan.ticket.current_user_assignee is None:
-        return None
-    return plan.ticket.current_user_assignee.user
+    return None if plan.imported.assignee_external_id is None else plan.assignee
 
 
 class _Loader:
@@ -1070,7 +1113,7 @@ class _Loader:
 
     async def write_ticket(self, plan: _TicketPlan, existing: _Ref | None) -> Outcome:
         """Create or update one ticket's conversation and messages, record by record."""
-        imported, ticket = plan.imported, plan.ticket
+        imported = plan.imported
         self.prefetched = plan.prefetched
         self.note_ticket(plan)
         for label in imported.labels:
@@ -1093,7 +1136,7 @@ class _Loader:
             imported.external_id,
             row.id,
             print_=plan.fingerprint,
-            updated_at=ticket.last_activity_at,
+            updated_at=plan.last_activity_at,
         )
         for key, message in plan.messages:
             await self._message(row, key, message, plan.authors)
@@ -1101,15 +1144,16 @@ class _Loader:
 
     async def conversation_fields(self, plan: _TicketPlan) -> dict[str, Any]:
         """The conversation's contact, inbox, assignee and team ids (created from what the ticket shows if new)."""
-        imported, ticket = plan.imported, plan.ticket
+        imported = plan.imported
         fields: dict[str, Any] = {
             "contact_id": await self.contact_for(imported.requester),
             "inbox_id": await self._inbox_for(imported.source_email),
             "assignee_id": None,
             "team_id": None,
         }
-        if imported.assignee_external_id is not None and ticket.current_user_assignee is not None:
-            fields["assignee_id"] = await self.agent_for(ticket.current_user_assignee.user)
+        assignee = _assignee(plan)
+        if assignee is not None:
+            fields["assignee_id"] = await self.agent_for(assignee)
         if imported.team_external_id is not None:
             team = await self.ref("team", imported.team_external_id)
             if team is None:
@@ -1272,12 +1316,9 @@ def plan_ticket(payload: JSON, *, viewer_id: int | None) -> _TicketPlan:
     # Replies and comments interleave by time; the ticket's own content comes first at equal times.
     messages.sort(key=lambda pair: (_sort_time(pair[1]), 0 if pair[0].startswith("ticket:") else 1))
     authors: dict[str, sb.SBUser] = {}
-    for reply in raw_replies:
-        if reply.replier is not None:
-            authors[str(reply.replier.id)] = reply.replier
-    for comment in raw_comments:
-        if comment.commenter is not None:
-            authors[str(comment.commenter.id)] = comment.commenter
+    for user in [*(r.replier for r in raw_replies), *(c.commenter for c in raw_comments)]:
+        if user is not None and user.agent:
+            authors[str(user.id)] = user
     message_prints = [message_fingerprint(m) for _, m in messages]
     print_ = fingerprint(
         {
@@ -1290,8 +1331,9 @@ def plan_ticket(payload: JSON, *, viewer_id: int | None) -> _TicketPlan:
         }
     )
     return _TicketPlan(
-        ticket=ticket,
         imported=imported,
+        assignee=None if ticket.current_user_assignee is None else ticket.current_user_assignee.user,
+        last_activity_at=ticket.last_activity_at,
         messages=messages,
         authors=authors,
         fingerprint=print_,
@@ -1299,11 +1341,55 @@ def plan_ticket(payload: JSON, *, viewer_id: int | None) -> _TicketPlan:
     )
 
 
-def _plan_or_refusal(payload: JSON, viewer_id: int | None) -> _TicketPlan | Exception:
+def _plan_or_refusal(record: Record, viewer_id: int | None) -> _TicketPlan | Exception:
+    """A ticket's plan, or why it cannot be imported (an exception that pickles, for the reader process)."""
     try:
-        return plan_ticket(payload, viewer_id=viewer_id)
+        return plan_ticket(record.payload, viewer_id=viewer_id)
     except (SkipRecord, sb.UnmappableRecord, PydanticValidationError) as err:
-        return err
+        return _record_error(record, err)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Connection:
+    """How to reach the desk, for a reader process to open its own client."""
+
+    base_url: str | None
+    company: str | None
+    auth_token: str = field(repr=False)
+    allow_private_urls: bool
+
+    def client(self, http: aiohttp.ClientSession) -> SupportBeeClient:
+        return SupportBeeClient(
+            http,
+            base_url=self.base_url,
+            company=self.company,
+            auth_token=self.auth_token,
+            allow_private_urls=self.allow_private_urls,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketReading:
+    """Everything the reader process needs to stream the ticket phase (it has no database)."""
+
+    connection: Connection
+    cursor: dict[str, Any] | None
+    options: RunOptions
+    viewer: sb.SBUser | None
+    viewer_id: int | None
+
+
+async def read_tickets(reading: TicketReading) -> AsyncIterator[Batch]:
+    """The ticket phase's batches, mapped: run by a reader process (:mod:`bridge.migration.offload`)."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_SECONDS)) as http:
+        connection = reading.connection
+        source = SupportBeeSource(connection.client(http), auth_token=connection.auth_token)
+        source._viewer, source._viewer_checked = reading.viewer, True
+        async with contextlib.aclosing(
+            source._planned_pages(reading.cursor, reading.options, reading.viewer_id)
+        ) as batches:
+            async for batch in batches:
+                yield batch
 
 
 async def download(client: SupportBeeClient, external_id: str, url: str | None, cap: int) -> bytes | str:
@@ -1324,15 +1410,6 @@ def message_fingerprint(message: sb.MessageImport) -> str:
     return digest.hexdigest()
 
 
-def _message_keys(payload: JSON) -> list[tuple[str, JSON]]:
-    """A raw ticket's messages as ``(reference key, wire object)``, the keys the loader records."""
-    ticket: JSON = payload.get("ticket") or {}
-    found: list[tuple[str, JSON]] = [(f"ticket:{ticket.get('id')}", ticket)]
-    found += [(str(reply.get("id")), reply) for reply in payload.get("replies") or []]
-    found += [(f"comment:{comment.get('id')}", comment) for comment in payload.get("comments") or []]
-    return found
-
-
 def _sort_time(message: sb.MessageImport) -> str:
     created = message.data.created_at
     return "" if created is None else sb._utc(created).isoformat()
@@ -1345,14 +1422,19 @@ def make_source(http: aiohttp.ClientSession, credentials: Mapping[str, Any], set
         raise FatalSourceError("a SupportBee auth_token is required")
     base_url = credentials.get("base_url")
     company = credentials.get("company")
-    client = SupportBeeClient(
-        http,
+    connection = Connection(
         base_url=base_url if isinstance(base_url, str) and base_url else None,
         company=company if isinstance(company, str) and company else None,
         auth_token=token.strip(),
         allow_private_urls=settings.allow_private_urls,
     )
-    return SupportBeeSource(client, auth_token=token.strip())
+    return SupportBeeSource(
+        connection.client(http),
+        auth_token=connection.auth_token,
+        connection=connection,
+        reader=settings.migration_reader_mode(),
+        log_level=settings.log_level,
+    )
 
 
 __all__ = ["PHASES", "SupportBeeSource", "attachments_of", "fingerprint", "make_source"]

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import select
 
-from bridge.migration.source import Batch, LoadResult, Record, RunOptions, SkipRecord
+from bridge.migration.source import Batch, LoadResult, Record, RefLookup, RunOptions, SkipRecord
 from bridge.models import ExternalRef
 from bridge.outbound import FatalSourceError
 from bridge.schemas import ContactData
@@ -61,7 +61,7 @@ class FakeSource:
         return rows
 
     async def batches(
-        self, phase: str, *, cursor: Mapping[str, Any] | None, options: RunOptions
+        self, phase: str, *, cursor: Mapping[str, Any] | None, options: RunOptions, lookup: RefLookup
     ) -> AsyncIterator[Batch]:
         if phase != "contacts":
             return

@@ -11,8 +11,10 @@ size:
 * import: a fresh database (a SQLite file in a temporary folder; ``CREATE DATABASE bench_…`` on ``--pg-url``,
   dropped after), ``python -m bridge.cli db upgrade``, ``accounts create --json``, then the import as a child
   process, ``python -m bridge.cli migrate supportbee --account A --base-url URL --token T --json`` (progress and
-  logs to a file; ``LOG_LEVEL=warning``). Wall time is taken around the child; its peak RSS is its own
-  ``ru_maxrss`` from ``os.wait4`` (KiB on Linux), not ``RUSAGE_CHILDREN``'s maximum over all children. The job must
+  logs to a file; ``LOG_LEVEL=warning``; ``MIGRATION_READER`` from ``--reader``). Wall time is taken around the
+  child. Its peak RSS counts the reader process too: the larger of its own ``ru_maxrss`` from ``os.wait4`` (KiB on
+  Linux) and the peak of its process tree's summed VmRSS, sampled every 100 ms; its CPU seconds include the
+  reader's. The job must
   be completed and the database must hold exactly the generator's conversations and messages, else a loud
   failure. "all rows" counts the rows the import added to every table.
 * baseline, in the same run: the same conversation and message rows (``BulkDesk.conversation_row`` and
@@ -269,28 +271,70 @@ class ChildRun:
     stderr_tail: str
 
 
-def run_import(database: Database, work: Path, account_id: int, base_url: str, timeout: float) -> ChildRun:
-    """Run the import as a child process; wall time around it, its own rusage from ``os.wait4``."""
+def tree_rss_kib(pid: int) -> int:
+    """The resident memory of a process and all its descendants now (Linux ``/proc``; 0 once it is gone)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        pending += [int(child) for child in children]
+    return total
+
+
+class TreeMemory:
+    """Sample a process tree's resident memory every ``interval`` seconds in a thread; ``peak`` is the largest."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, tree_rss_kib(self.pid))
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def run_import(
+    database: Database, work: Path, account_id: int, base_url: str, timeout: float, reader: str
+) -> ChildRun:
+    """Run the import as a child process; wall time around it, its own rusage from ``os.wait4``.
+
+    The import may read in a second process (``MIGRATION_READER``): the peak RSS is the larger of the import's own
+    ``ru_maxrss`` and the sampled peak of the import and its descendants together; CPU seconds include descendants
+    the import waited for (``wait4`` counts them)."""
     argv = [sys.executable, "-m", "bridge.cli", "migrate", "supportbee", "--account", str(account_id)]
     argv += ["--base-url", base_url, "--token", TOKEN, "--json"]
-    env = bridge_env(database, work) | {"AUTO_MIGRATE": "false"}
+    env = bridge_env(database, work) | {"AUTO_MIGRATE": "false", "MIGRATION_READER": reader}
     out_path, err_path = work / "import.out", work / "import.err"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, cwd=work, env=env, stdout=out, stderr=err)
+        memory = TreeMemory(proc.pid)
         watchdog = threading.Timer(timeout, proc.kill)
         watchdog.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
             watchdog.cancel()
+            tree_peak = memory.stop()
         seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     stderr = err_path.read_bytes()[-3000:].decode(errors="replace")
     return ChildRun(
         returncode=proc.returncode,
         seconds=seconds,
-        peak_rss_kib=int(usage.ru_maxrss),
+        peak_rss_kib=max(int(usage.ru_maxrss), tree_peak),
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         stdout=out_path.read_text(errors="replace"),
         stderr_tail=stderr,
@@ -442,7 +486,7 @@ def measure(kind: str, desk: BulkDesk, server: DeskServer, args: argparse.Namesp
             account_id = prepare(database, work)
             before = database.count(TABLES)
             server_cpu = server.cpu_seconds()
-            child = run_import(database, work, account_id, server.url, args.timeout)
+            child = run_import(database, work, account_id, server.url, args.timeout, args.reader)
             server_cpu_after = server.cpu_seconds()
             if server_cpu is not None and server_cpu_after is not None:
                 result.server_cpu_seconds = server_cpu_after - server_cpu
@@ -583,11 +627,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--chunk", type=int, default=500, help="tickets per baseline insert call")
     parser.add_argument("--timeout", type=float, default=6 * 3600, help="seconds before an import is killed")
     parser.add_argument("--strict", action="store_true", help="exit 2 when an acceptance criterion fails")
+    parser.add_argument(
+        "--reader",
+        choices=["auto", "inline", "process"],
+        default="auto",
+        help="where the import reads and maps tickets (MIGRATION_READER; default: the service's own default)",
+    )
     args = parser.parse_args(argv)
 
     print(
         f"bench_migration: Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; "
-        f"sizes {args.sizes}; databases {args.databases}",
+        f"sizes {args.sizes}; databases {args.databases}; reader {args.reader}",
         flush=True,
     )
     results: list[Result] = []

@@ -60,6 +60,13 @@ def variant(cls: type[migration.SupportBeeSource]) -> sources.SourceFactory:
     return make
 
 
+def read_in_a_process(http: aiohttp.ClientSession, credentials: Mapping[str, Any], settings: Settings) -> Any:
+    """The same source, reading and mapping the tickets in a reader process (``bridge.migration.offload``)."""
+    made = migration.make_source(http, credentials, settings.model_copy(update={"migration_reader": "process"}))
+    assert made.reader == "process"
+    return made
+
+
 @pytest.fixture
 def restore_sources() -> Iterator[None]:
     yield
@@ -128,22 +135,27 @@ def _path(url: str, desk: SBDesk) -> str:
     return url.split(f"/supportbee/{desk.company}", 1)[-1]
 
 
-@pytest.mark.parametrize("slow", [RecordByRecord, BrokenBulk], ids=["record_by_record", "bulk_fails_half_way"])
+@pytest.mark.parametrize(
+    ("slow", "falls_back"),
+    [(variant(RecordByRecord), False), (variant(BrokenBulk), True), (read_in_a_process, False)],
+    ids=["record_by_record", "bulk_fails_half_way", "reader_process"],
+)
 async def test_bulk_load_equals_record_by_record_load(
-    tenant: Tenant, other: Tenant, slow: type[migration.SupportBeeSource], restore_sources: None
+    tenant: Tenant, other: Tenant, slow: sources.SourceFactory, falls_back: bool, restore_sources: None
 ) -> None:
+    """Also: tickets read and mapped in a reader process import exactly as those read in the importing one."""
     fixture = SupportBeeFixture(tickets=24)
     ticket_ids = [t.id for t in fixture.desk.tickets]
     bulk_desk, slow_desk = await bind(tenant), await bind(other)
     async with fixture.serve() as url:
         bulk = await import_desk(tenant, url)
-        sources.register("supportbee", variant(slow))
+        sources.register("supportbee", slow)
         with capture_logs() as logs:
             record = await import_desk(other, url)
     assert bulk["stats"] == record["stats"]
     assert bulk["stats"]["tickets"]["created"] == len(ticket_ids)
     fell_back = [entry for entry in logs if entry["event"] == EVENT_BATCH_FALLBACK]
-    assert bool(fell_back) == (slow is BrokenBulk)
+    assert bool(fell_back) == falls_back
     people = {"with_roles": "admin,agent,collaborator,customer", "with_invited": "true", "per_page": "99"}
     _, bulk_people = await bulk_desk.call("GET", "/users", params=people, expect=200)
     _, slow_people = await slow_desk.call("GET", "/users", params=people, expect=200)
