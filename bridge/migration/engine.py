@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bridge.logs import get_logger, redact_text
 from bridge.migration.collector import tuned_for_import
 from bridge.migration.source import (
+    DEFAULT_CONCURRENCY,
     Batch,
     BatchResult,
     BulkLoading,
@@ -101,7 +102,7 @@ def run_options(job: MigrationJob) -> RunOptions:
         sample=options.get("sample"),
         since=job.since,
         include_attachments=bool(options.get("include_attachments", True)),
-        concurrency=int(options.get("concurrency", 4)),
+        concurrency=int(options.get("concurrency", DEFAULT_CONCURRENCY)),
     )
 
 

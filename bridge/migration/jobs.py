@@ -19,7 +19,7 @@ from bridge.errors import Conflict, NotFound, Unprocessable
 from bridge.logs import get_logger, redact_text
 from bridge.migration import sources
 from bridge.migration.engine import LEASE_SECONDS, Engine, Snapshot
-from bridge.migration.source import Source
+from bridge.migration.source import DEFAULT_CONCURRENCY, Source
 from bridge.models import MigrationFailure, MigrationJob, utcnow
 from bridge.outbound import SourceError
 from bridge.settings import Settings
@@ -39,7 +39,7 @@ class MigrationOptions(BaseModel):
     sample: int | None = Field(default=None, ge=1, le=1_000_000)
     since: dt.datetime | None = None
     include_attachments: bool = True
-    concurrency: int = Field(default=4, ge=1, le=16)
+    concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1, le=16)
 
 
 def build_source(name: str, http: aiohttp.ClientSession, credentials: Mapping[str, Any], settings: Settings) -> Source:

@@ -48,13 +48,17 @@ class LoadResult:
     warnings: list[str] = field(default_factory=list)
 
 
+DEFAULT_CONCURRENCY = 8
+"""Requests in flight to the source (pages, threads, files) unless the job says otherwise; 429s lower it."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunOptions:
     dry_run: bool = False
     sample: int | None = None
     since: dt.datetime | None = None
     include_attachments: bool = True
-    concurrency: int = 4
+    concurrency: int = DEFAULT_CONCURRENCY
     max_attachment_bytes: int = 40 * 1024 * 1024
 
 

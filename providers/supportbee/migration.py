@@ -340,7 +340,9 @@ class SupportBeeSource:
         viewer = await self.viewer()
         self._viewer_agent_id = await self._viewer_agent(viewer, lookup, options)
         stream: AsyncGenerator[Batch, None]
-        if self.reader == "process" and self.connection is not None:
+        if self.connection is None:
+            stream = self._planned_pages(cursor, options, self._viewer_agent_id)
+        else:
             reading = TicketReading(
                 connection=self.connection,
                 cursor=dict(cursor) if cursor else None,
@@ -348,9 +350,10 @@ class SupportBeeSource:
                 viewer=viewer,
                 viewer_id=self._viewer_agent_id,
             )
-            stream = stream_in_child(f"{__name__}:read_tickets", reading, log_level=self.log_level)
-        else:
-            stream = self._planned_pages(cursor, options, self._viewer_agent_id)
+            if self.reader == "process":
+                stream = stream_in_child(f"{__name__}:read_tickets", reading, log_level=self.log_level)
+            else:
+                stream = _read_tickets(reading, self.client.api.http)
         async with contextlib.aclosing(stream) as batches:
             async for batch in batches:
                 yield batch
@@ -369,12 +372,14 @@ class SupportBeeSource:
     async def _planned_pages(
         self, cursor: Mapping[str, Any] | None, options: RunOptions, viewer_id: int | None
     ) -> AsyncGenerator[Batch, None]:
-        # The next page and its threads are read while this one is mapped and written.
+        # The next page and its threads are read while this one is mapped and written; mapping yields to the loop
+        # after each ticket, so those reads go on meanwhile (a page's mapping is tens of milliseconds of CPU).
         async with contextlib.aclosing(read_ahead(self._ticket_pages(cursor, options), depth=1)) as pages:
             async for batch in pages:
-                records = [
-                    replace(record, payload={PLANNED: _plan_or_refusal(record, viewer_id)}) for record in batch.records
-                ]
+                records = []
+                for record in batch.records:
+                    records.append(replace(record, payload={PLANNED: _plan_or_refusal(record, viewer_id)}))
+                    await asyncio.sleep(0)
                 yield replace(batch, records=records)
 
     async def _ticket_pages(self, cursor: Mapping[str, Any] | None, options: RunOptions) -> AsyncIterator[Batch]:
@@ -1358,13 +1363,14 @@ class Connection:
     auth_token: str = field(repr=False)
     allow_private_urls: bool
 
-    def client(self, http: aiohttp.ClientSession) -> SupportBeeClient:
+    def client(self, http: aiohttp.ClientSession, *, concurrency: int = 4) -> SupportBeeClient:
         return SupportBeeClient(
             http,
             base_url=self.base_url,
             company=self.company,
             auth_token=self.auth_token,
             allow_private_urls=self.allow_private_urls,
+            concurrency=concurrency,
         )
 
 
@@ -1379,17 +1385,26 @@ class TicketReading:
     viewer_id: int | None
 
 
-async def read_tickets(reading: TicketReading) -> AsyncIterator[Batch]:
+async def read_tickets(reading: TicketReading) -> AsyncGenerator[Batch, None]:
     """The ticket phase's batches, mapped: run by a reader process (:mod:`bridge.migration.offload`)."""
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_SECONDS)) as http:
-        connection = reading.connection
-        source = SupportBeeSource(connection.client(http), auth_token=connection.auth_token)
-        source._viewer, source._viewer_checked = reading.viewer, True
-        async with contextlib.aclosing(
-            source._planned_pages(reading.cursor, reading.options, reading.viewer_id)
-        ) as batches:
-            async for batch in batches:
-                yield batch
+    timeout = aiohttp.ClientTimeout(total=HTTP_TIMEOUT_SECONDS)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as http,
+        contextlib.aclosing(_read_tickets(reading, http)) as batches,
+    ):
+        async for batch in batches:
+            yield batch
+
+
+async def _read_tickets(reading: TicketReading, http: aiohttp.ClientSession) -> AsyncGenerator[Batch, None]:
+    """The ticket phase through a client of its own: up to ``options.concurrency`` requests in flight."""
+    connection = reading.connection
+    client = connection.client(http, concurrency=reading.options.concurrency)
+    source = SupportBeeSource(client, auth_token=connection.auth_token)
+    source._viewer, source._viewer_checked = reading.viewer, True
+    async with contextlib.aclosing(source._planned_pages(reading.cursor, reading.options, reading.viewer_id)) as pages:
+        async for batch in pages:
+            yield batch
 
 
 async def download(client: SupportBeeClient, external_id: str, url: str | None, cap: int) -> bytes | str:

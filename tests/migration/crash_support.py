@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import termios
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from fixtures.supportbee.server import DEFAULT_TOKEN, Desk, Seen
 REPO = Path(__file__).resolve().parents[2]
 PROCESS_TIMEOUT = 60.0
 POLL_SECONDS = 0.05
+READER_EXIT_SECONDS = 10.0
 Sessions = async_sessionmaker[AsyncSession]
 
 
@@ -62,6 +64,9 @@ def cli_environment(database_url: str, attachments_dir: Path, secret_key: str) -
         SECRET_KEY=secret_key,
         ALLOW_PRIVATE_URLS="true",  # the fixture desk listens on 127.0.0.1
         AUTO_MIGRATE="false",  # the database fixture already migrated it
+        # Tickets are read in a reader process, as on any machine with two CPUs: killing the import must not leave
+        # it behind, and a resume must not notice it was ever there.
+        MIGRATION_READER="process",
     )
     return env
 
@@ -80,6 +85,8 @@ class MigrateProcess:
     process: asyncio.subprocess.Process
     out_path: Path
     err_path: Path
+    readers: list[int] = field(default_factory=list)
+    """The child processes it had when it was killed (its reader process, while it read tickets)."""
 
     @classmethod
     async def start(
@@ -133,10 +140,36 @@ class MigrateProcess:
             raise AssertionError(f"{self.name} did not finish within {PROCESS_TIMEOUT} s: {self.describe()}") from None
 
     async def kill(self) -> None:
-        """SIGKILL: no cleanup, no rollback, no lease release; exactly what a crash or an OOM kill does."""
+        """SIGKILL: no cleanup, no rollback, no lease release; exactly what a crash or an OOM kill does.
+
+        Its reader process (if it was reading tickets) gets no signal: it must notice and exit by itself.
+        """
+        readers = self.readers = self.children()
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGKILL)
         await self.process.wait()
+        deadline = time.monotonic() + READER_EXIT_SECONDS
+        left = [pid for pid in readers if _running(pid)]
+        for _ in range(int(READER_EXIT_SECONDS / POLL_SECONDS)):
+            if not left or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(POLL_SECONDS)
+            left = [pid for pid in left if _running(pid)]
+        assert not left, f"{self.name}: its reader process {left} outlived it"
+
+    def children(self) -> list[int]:
+        pid = self.process.pid
+        try:
+            return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            return []
+
+
+def _running(pid: int) -> bool:
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
 
 
 # -- knowing "now" -----------------------------------------------------------------------------------------------

@@ -166,7 +166,9 @@ async def test_killed_at_six_points_and_resumed_equals_a_clean_import(
             return now.get("phase") == "tickets" and not now.get("cursor")
 
         tripwire.arm(reading_a_thread)
-        await crash_at(tripwire, await resume("4-thread"))
+        run = await resume("4-thread")
+        await crash_at(tripwire, run)
+        assert run.readers, "tickets are read in a reader process (which kill() saw exit by itself)"
         kinds = await refs_by_kind(sessions, crashed)
         assert kinds["contact"] > 0
         assert kinds["team"] == len(desk.teams)
