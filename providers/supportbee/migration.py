@@ -145,8 +145,9 @@ class _Prefetched:
 
 
 PLANNED = "_planned"
-"""The key under which :meth:`SupportBeeSource.prepare` leaves a ticket's :class:`_TicketPlan` (or why it cannot be
-imported) in its payload, so the mapping is done before the batch's transaction opens."""
+"""The key under which the ticket stream leaves a ticket's :class:`_TicketPlan` (or why it cannot be imported) as its
+record's payload: tickets are mapped as they are read (in the reader process, when there is one), before the engine
+opens the batch's transaction."""
 PREFETCHED = "_prefetched"
 """The key under which :meth:`SupportBeeSource.prepare` leaves a :class:`_Prefetched` in a ticket's payload."""
 
@@ -1085,7 +1086,7 @@ class _Loader:
     # -- tickets --------------------------------------------------------------------------------------------
 
     async def plan_ticket(self, payload: JSON) -> _TicketPlan:
-        """The ticket's plan: the one :meth:`SupportBeeSource.prepare` made ahead, else mapped now."""
+        """The ticket's plan: the one the ticket stream made (see :data:`PLANNED`), else mapped now."""
         planned = payload.get(PLANNED)
         if planned is None:
             planned = plan_ticket(payload, viewer_id=await self._viewer_id())
