@@ -87,7 +87,8 @@ def app(settings: Settings) -> web.Application:
 
 @pytest.fixture
 async def client(app: web.Application, aiohttp_client: Any) -> TestClient[web.Request, web.Application]:
-    return await aiohttp_client(app)
+    made: TestClient[web.Request, web.Application] = await aiohttp_client(app)
+    return made
 
 
 @dataclass

@@ -66,7 +66,7 @@ async def receiver_factory() -> Any:
 
 async def subscribe(tenant: Tenant, url: str, events: list[str]) -> None:
     async with tenant.store.writer(tenant.account_id) as w:
-        await w.create_webhook(WebhookData(url=url, subscriptions=events))  # type: ignore[arg-type]
+        await w.create_webhook(WebhookData(url=url, subscriptions=events))
 
 
 async def deliveries_when(tenant: Tenant, done: Callable[[list[WebhookDelivery]], Any]) -> list[WebhookDelivery]:
