@@ -65,7 +65,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    # Tests read tickets inline (fixture hooks in this process see every request); a test marked
+    # ``migration_reader("process")`` runs its migrations with the reader process.
+    reader = request.node.get_closest_marker("migration_reader")
     return Settings(
         database_url=database_url,
         auto_migrate=False,
@@ -75,8 +78,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         webhook_backoff_seconds=0.05,
         webhook_timeout_seconds=2.0,
         secret_key="test-secret",
-        # Tests read in process (fixture hooks see every request); the reader process has tests of its own.
-        migration_reader="inline",
+        migration_reader=reader.args[0] if reader is not None else "inline",
     )
 
 

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from bridge import appkeys
 from fixtures.supportbee.server import (
     DEFAULT_TOKEN,
     Attachment,
@@ -32,6 +35,9 @@ from fixtures.supportbee.server import (
 )
 from tests.conftest import Tenant
 from tests.providers.supportbee.conftest import SBDesk, bind
+
+READERS = [pytest.param("inline"), pytest.param("process", marks=pytest.mark.migration_reader("process"))]
+"""Where the import reads and maps tickets (``MIGRATION_READER``): the tests below run both ways."""
 
 TERMINAL = {"completed", "failed", "cancelled"}
 COUNTS = ("created", "updated", "unchanged", "skipped", "failed")
@@ -144,10 +150,12 @@ def tickets_of(fixture: SupportBeeFixture) -> dict[int, Ticket]:
 # -- 1. delta ---------------------------------------------------------------------------------------------------
 
 
-async def test_a_rerun_brings_over_exactly_what_changed_at_the_source(tenant: Tenant) -> None:
+@pytest.mark.parametrize("reader", READERS)
+async def test_a_rerun_brings_over_exactly_what_changed_at_the_source(tenant: Tenant, reader: str) -> None:
     """The second run reads only tickets with activity since the first one started (the spec's ``since``): an agent
     renames a ticket and notes why, a customer answers with a file, an agent answers and archives, a new customer
     writes in. Exactly those are written; every other ticket reads back as before."""
+    assert tenant.client.app[appkeys.SETTINGS].migration_reader_mode() == reader
     fixture = SupportBeeFixture(tickets=12)
     desk = await bind(tenant)
     tickets = tickets_of(fixture)
@@ -301,9 +309,14 @@ async def test_an_agent_whose_open_ticket_count_moved_is_unchanged(tenant: Tenan
 # -- 2. a misbehaving desk --------------------------------------------------------------------------------------
 
 
-async def test_rate_limits_and_server_errors_slow_the_import_but_change_nothing(tenant: Tenant, other: Tenant) -> None:
+@pytest.mark.parametrize("reader", READERS)
+async def test_rate_limits_and_server_errors_slow_the_import_but_change_nothing(
+    tenant: Tenant, other: Tenant, reader: str
+) -> None:
     """429s with ``Retry-After``, planned and random 500s, and a 500 on the first download of every file: the import
-    completes and an old client sees exactly what a fault-free import of the same desk shows."""
+    completes and an old client sees exactly what a fault-free import of the same desk shows (tickets read inline or
+    in the reader process)."""
+    assert tenant.client.app[appkeys.SETTINGS].migration_reader_mode() == reader
     clean = SupportBeeFixture(tickets=8)
     faulty = SupportBeeFixture(
         tickets=8,
@@ -401,9 +414,11 @@ async def conversation_count(tenant: Tenant) -> int:
     return int(listing["data"]["meta"]["all_count"])
 
 
-async def test_cancel_takes_effect_while_the_desk_is_slow_to_answer(tenant: Tenant) -> None:
+@pytest.mark.parametrize("reader", READERS)
+async def test_cancel_takes_effect_while_the_desk_is_slow_to_answer(tenant: Tenant, reader: str) -> None:
     """A desk that takes long over its next page (a big page of threads, a long ``Retry-After``) does not hold a
     cancel back: the job is cancelled within a couple of seconds, with the source still not answering."""
+    assert tenant.client.app[appkeys.SETTINGS].migration_reader_mode() == reader
     fixture = SupportBeeFixture(tickets=16, on_request=SlowNextPage())
     hold = fixture.on_request
     assert isinstance(hold, SlowNextPage)
@@ -419,9 +434,13 @@ async def test_cancel_takes_effect_while_the_desk_is_slow_to_answer(tenant: Tena
             await settle(tenant)
 
 
-async def test_a_cancelled_import_keeps_whole_pages_and_resumes_like_a_clean_one(tenant: Tenant, other: Tenant) -> None:
+@pytest.mark.parametrize("reader", READERS)
+async def test_a_cancelled_import_keeps_whole_pages_and_resumes_like_a_clean_one(
+    tenant: Tenant, other: Tenant, reader: str
+) -> None:
     """Cancelled between ticket pages, the account holds exactly the pages that were committed (none half written);
     resumed, it finishes equal to an import that was never interrupted."""
+    assert tenant.client.app[appkeys.SETTINGS].migration_reader_mode() == reader
     fixture = SupportBeeFixture(tickets=16, faults=Faults(delay=0.01), on_request=SlowNextPage())
     hold = fixture.on_request
     assert isinstance(hold, SlowNextPage)
