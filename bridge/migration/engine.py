@@ -51,10 +51,10 @@ LEASE_SECONDS = 30.0
 """How long a worker's claim on a job lasts without renewal (renewed every third of it while the job runs)."""
 DRY_RUN_LEASE_SECONDS = 6 * 3600.0
 CANCEL_POLL_SECONDS = 2.0
+"""How often a running job looks for a cancel requested through the database (another process's API)."""
 STATISTICS_AFTER = frozenset({2, 8, 32, 128})
 STATISTICS_EVERY = 256
 """After which committed batches the database's table statistics are refreshed (tables grow from empty)."""
-"""How often a running job looks for a cancel requested through the database (another process's API)."""
 
 COUNTERS = ("created", "updated", "unchanged", "skipped", "failed", "lossy")
 IMPORTED = ("created", "updated", "unchanged")

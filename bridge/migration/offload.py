@@ -32,9 +32,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
 from typing import IO, Any
 
-from bridge.logs import configure_logging, get_logger
-
-log = get_logger(__name__)
+from bridge.logs import configure_logging
 
 _HEADER = struct.Struct(">Q")
 _READ_LIMIT = 1 << 22

@@ -94,7 +94,6 @@ class Source(Protocol):
         """Write one record through ``writer`` (import mode); raise :class:`SkipRecord` to skip it."""
 
 
-
 BatchResult = LoadResult | Exception
 """One record's result in a bulk load: its outcome, or the error that skipped (:class:`SkipRecord`) or failed it."""
 
