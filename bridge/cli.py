@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from bridge import appkeys, crypto, db
+from bridge import appkeys, crypto, db, loop
 from bridge.errors import ApiError
 from bridge.logs import configure_logging, get_logger
 from bridge.migration import console, jobs
@@ -270,10 +270,10 @@ def announce_serving(out: Output, settings: Settings, url: str, demo: DemoAccess
 
 async def wait_for_stop_signal() -> None:
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
+    running = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, stop.set)
+            running.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # pragma: no cover - platforms without signal support
             continue
     try:
@@ -281,7 +281,7 @@ async def wait_for_stop_signal() -> None:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
-                loop.remove_signal_handler(sig)
+                running.remove_signal_handler(sig)
             except (NotImplementedError, RuntimeError):  # pragma: no cover
                 continue
 
@@ -608,7 +608,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level)
     database = masked_url(settings.database_url)
     try:
-        asyncio.run(handler(args, out))
+        loop.run(handler(args, out), settings.event_loop)
     except CliError as err:
         return fail(str(err))
     except ApiError as err:

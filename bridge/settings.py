@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bridge.loop import LoopChoice
+
 Reader = Literal["inline", "process"]
 """Where a migration reads and maps its biggest phase: in the importing process, or in a reader process beside it."""
 
@@ -42,6 +44,8 @@ class Settings(BaseModel):
     # "process": a migration reads and maps tickets in a second process (a second core); "inline": in its own;
     # "auto": a second process when the machine has more than one CPU.
     migration_reader: Literal["auto", "inline", "process"] = "auto"
+    # "auto": uvloop when it is installed (it is a dependency on Linux and macOS), else asyncio's loop.
+    event_loop: LoopChoice = "auto"
 
     @field_validator("database_url")
     @classmethod

@@ -14,6 +14,7 @@ and sends each item it yields back, pickled, and the parent yields them in order
   :class:`OffloadError`.
 * **Lifetime:** closing the parent's stream (the end of a phase, a cancel, an error) kills the child; a child
   whose parent died sees its stdin close and exits at once.
+* **Loop:** the child runs on the same kind of event loop as the parent (:mod:`bridge.loop`).
 
 Run as ``python -m bridge.migration.offload``, this module is the child.
 """
@@ -32,6 +33,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
 from typing import IO, Any
 
+from bridge import loop
 from bridge.logs import configure_logging
 
 _HEADER = struct.Struct(">Q")
@@ -79,7 +81,7 @@ async def stream_in_child(target: str, argument: Any, *, log_level: str = "info"
     assert process.stdin is not None
     assert process.stdout is not None
     try:
-        process.stdin.write(_frame(target, (argument, log_level)))
+        process.stdin.write(_frame(target, (argument, log_level, loop.running_choice())))
         await process.stdin.drain()
         while True:
             try:
@@ -154,7 +156,7 @@ def main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     request = _read_frame(stdin)
-    target, (argument, log_level) = pickle.loads(request)
+    target, (argument, log_level, loop_choice) = pickle.loads(request)
     configure_logging(log_level, stream=sys.stderr)
     _exit_when_orphaned(stdin)
     try:
@@ -163,7 +165,7 @@ def main() -> None:
         out.write(_error_frame(err))
         out.flush()
         return
-    asyncio.run(_serve(generate, argument, out))
+    loop.run(_serve(generate, argument, out), loop_choice)
 
 
 if __name__ == "__main__":

@@ -49,3 +49,7 @@ async def tells_its_environment(secret: str) -> AsyncIterator[bool]:
     """Whether ``secret`` shows on this process's command line or in its environment."""
     on_command_line = secret.encode() in Path(f"/proc/{os.getpid()}/cmdline").read_bytes()  # noqa: ASYNC240
     yield on_command_line or any(secret in value for value in os.environ.values())
+
+
+async def loop_kind(_: Any) -> AsyncIterator[str]:
+    yield type(asyncio.get_running_loop()).__module__.split(".")[0]
