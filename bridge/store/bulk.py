@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import JSON, Table, func, insert, select, update
+from sqlalchemy.types import TypeEngine
 
 from bridge.errors import Unprocessable
 from bridge.models import (
@@ -29,6 +30,7 @@ from bridge.models import (
     ExternalRef,
     Label,
     Message,
+    UTCDateTime,
     utcnow,
 )
 from bridge.schemas import ContactData, ConversationData, MessageData
@@ -37,6 +39,8 @@ from bridge.store.conversations import ConversationWrites
 # Bound parameters per IN list (SQLite allows 32,766 per statement; PostgreSQL 32,767).
 _CHUNK = 500
 _CONVERSATION_EXCLUDE = frozenset({"labels", "display_id"})
+_UNSEEN = object()
+Processor = Callable[[Any], Any]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +94,34 @@ def _uniform(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             value = defaults[key]
             row[key] = value(None) if callable(value) else value
     return rows
+
+
+def _memoized(kind: TypeEngine[Any], process: Processor | None) -> Processor | None:
+    """``process`` for one bulk insert, remembering what it made of each time and of an empty JSON object.
+
+    A batch repeats its times (every reference row's ``created_at`` and ``updated_at`` is the same instant, a
+    message's ``updated_at`` is its ``created_at``) and its empty objects; converting each once halves the cost of
+    binding a batch."""
+    if process is None:
+        return None
+    if isinstance(kind, UTCDateTime):
+        seen: dict[Any, Any] = {}
+
+        def memo(value: Any) -> Any:
+            found = seen.get(value, _UNSEEN)
+            if found is _UNSEEN:
+                found = seen[value] = process(value)
+            return found
+
+        return memo
+    if isinstance(kind, JSON):
+        empty = process({})
+
+        def json(value: Any) -> Any:
+            return empty if type(value) is dict and not value else process(value)
+
+        return json
+    return process
 
 
 class BulkImportWrites(ConversationWrites):
@@ -191,7 +223,7 @@ class BulkImportWrites(ConversationWrites):
         connection = await self.session.connection()
         dialect = connection.dialect
         columns = list(rows[0])
-        processors = [table.c[name].type.bind_processor(dialect) for name in columns]
+        processors = [_memoized(table.c[name].type, table.c[name].type.bind_processor(dialect)) for name in columns]
         pairs = list(zip(columns, processors, strict=True))
         records = [tuple(row[name] if fn is None else fn(row[name]) for name, fn in pairs) for row in rows]
         driver = (await connection.get_raw_connection()).driver_connection

@@ -134,3 +134,36 @@ async def test_only_imports_write_in_bulk(tenant: Tenant) -> None:
     with pytest.raises(RuntimeError):
         async with tenant.store.writer(tenant.account_id) as w:
             await w.import_conversations([_item(inbox_id, contact_id, tenant.user_id, None)])
+
+
+async def test_times_in_any_zone_and_repeated_ones_are_stored_as_the_same_instants(tenant: Tenant) -> None:
+    # A bulk insert converts each distinct time once and reuses it: equal instants written in other zones, naive
+    # times (taken as UTC) and repeats must still land on their own instants, message by message.
+    inbox_id, contact_id = await _people(tenant)
+    tokyo = dt.timezone(dt.timedelta(hours=9))
+    times = [
+        minutes(1),
+        minutes(1).astimezone(tokyo),  # the same instant, written in Tokyo
+        minutes(2).replace(tzinfo=None),  # naive: UTC
+        minutes(1),
+        minutes(3).astimezone(tokyo),
+    ]
+    item = ConversationImport(
+        conversation=ConversationData(inbox_id=inbox_id, contact_id=contact_id, display_id=5001, created_at=T0),
+        messages=[
+            MessageData(content=f"m{n}", message_type="incoming", sender_type="contact", sender_id=contact_id,
+                        created_at=at, content_attributes={} if n % 2 else {"n": n})
+            for n, at in enumerate(times)
+        ],
+    )  # fmt: skip
+    async with tenant.store.writer(tenant.account_id, import_mode=True) as w:
+        await w.import_conversations([item])
+    _, messages = await tenant.call("GET", "/conversations/5001/messages", expect=200)
+    stored = {m["content"]: (m["created_at"], m["content_attributes"]) for m in messages["payload"]}
+    assert stored == {
+        "m0": (int(minutes(1).timestamp()), {"n": 0}),
+        "m1": (int(minutes(1).timestamp()), {}),
+        "m2": (int(minutes(2).timestamp()), {"n": 2}),
+        "m3": (int(minutes(1).timestamp()), {}),
+        "m4": (int(minutes(3).timestamp()), {"n": 4}),
+    }
