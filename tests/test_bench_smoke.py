@@ -8,18 +8,24 @@ The benchmark runs on SQLite, or on PostgreSQL when ``BRIDGE_TEST_DATABASE_URL``
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from sqlalchemy.engine import make_url
 
+from bridge.migration.source import RunOptions
+from bridge.settings import Settings
 from fixtures.supportbee.bulk_server import serve
-from fixtures.supportbee.generator import MESSAGES_PER_TICKET, BulkDesk, stamp
+from fixtures.supportbee.generator import MESSAGES_PER_TICKET, BulkDesk, Folder, stamp
 from mappings import supportbee as sb
+from providers.supportbee import migration
 from providers.supportbee.client import SupportBeeClient
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,3 +99,27 @@ async def test_bulk_desk_serves_every_ticket_once_in_the_shapes_the_client_reads
     rows = desk.message_rows(7, account_id=1, inbox_id=1, contact_id=1)
     assert len(rows) == MESSAGES_PER_TICKET
     assert desk.expected_messages == 250 * MESSAGES_PER_TICKET
+
+
+async def test_the_spam_and_trash_passes_tickets_come_in_batches_of_at_least_a_quarter_page() -> None:
+    # The spam and trash passes list the whole desk again for the 3 % only they show: their pages bring one or two
+    # new tickets each, which must not become one- or two-ticket batches (a transaction and a checkpoint each).
+    desk = BulkDesk(1000)
+    async with serve(desk, token="smoke") as url, aiohttp.ClientSession() as http:
+        settings = Settings(allow_private_urls=True, migration_reader="inline")
+        source = migration.make_source(http, {"base_url": url, "auth_token": "smoke"}, settings)
+
+        async def nothing_imported(provider: str, kind: str, external_ids: Iterable[str]) -> dict[str, Any]:
+            return {}
+
+        batches = source.batches("tickets", cursor=None, options=RunOptions(), lookup=nothing_imported)
+        seen = [(len(batch.records), int(batch.cursor["page"])) async for batch in batches]
+    sizes, pages = [size for size, _ in seen], [page for _, page in seen]
+    assert sum(sizes) == 1000
+    first_pass = Folder.of(archived="any", spam=False, trash=False).count_upto(1000)
+    full = first_pass // 99
+    assert sizes[:full] == [99] * full, "the first pass: a batch per page"
+    assert all(size >= 24 for size in sizes[full + 1 : -1]), sizes
+    assert len(sizes) <= full + 1 + math.ceil((1000 - first_pass) / 24) + 1, sizes
+    assert pages == sorted(set(pages)), "each batch's cursor is past the one before"
+    assert pages[-1] > len(pages), "the later batches gathered several pages each"

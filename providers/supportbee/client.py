@@ -94,6 +94,14 @@ STREAMS: tuple[Stream, ...] = (
 
 
 @dataclass(frozen=True)
+class TicketPage:
+    """The tickets of a listing page not yielded before, and how many the page listed."""
+
+    tickets: list[JSON]
+    listed: int
+
+
+@dataclass(frozen=True)
 class TicketThread:
     """A ticket with its replies and comments."""
 
@@ -262,6 +270,12 @@ class SupportBeeClient:
 
     async def ticket_pages(self, *, since: datetime | str | None = None) -> AsyncIterator[list[JSON]]:
         """Yield pages of tickets: archived or not, then spam, then trash, each ticket once."""
+        async for page in self.ticket_listing(since=since):
+            yield page.tickets
+
+    async def ticket_listing(self, *, since: datetime | str | None = None) -> AsyncIterator[TicketPage]:
+        """:meth:`ticket_pages`, saying how many tickets each page listed (the spam and trash passes list the
+        tickets of the first pass again: their pages are mostly tickets already yielded)."""
         seen: set[Any] = set()
         base: dict[str, ParamValue] = {TICKETS.page_size_param: self.page_size}
         if since is not None:
@@ -271,7 +285,7 @@ class SupportBeeClient:
                 fresh = [t for t in page.records if t.get("id") not in seen]
                 seen.update(t.get("id") for t in fresh)
                 if fresh:
-                    yield fresh
+                    yield TicketPage(fresh, len(page.records))
 
     async def tickets(self, *, since: datetime | str | None = None) -> AsyncIterator[JSON]:
         """Yield every ticket once (``since``: only those with activity after it)."""
