@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from bridge.migration.source import RunOptions
 from bridge.settings import Settings
 from fixtures.supportbee.bulk_server import serve
-from fixtures.supportbee.generator import MESSAGES_PER_TICKET, BulkDesk, Folder, stamp
+from fixtures.supportbee.generator import MESSAGES_PER_TICKET, BulkDesk, Folder, stamp, summarize
 from mappings import supportbee as sb
 from providers.supportbee import migration
 from providers.supportbee.client import SupportBeeClient
@@ -123,3 +123,14 @@ async def test_the_spam_and_trash_passes_tickets_come_in_batches_of_at_least_a_q
     assert len(sizes) <= full + 1 + math.ceil((1000 - first_pass) / 24) + 1, sizes
     assert pages == sorted(set(pages)), "each batch's cursor is past the one before"
     assert pages[-1] > len(pages), "the later batches gathered several pages each"
+
+
+def test_the_bulk_desks_summaries_are_its_texts_with_whitespace_collapsed() -> None:
+    # The generator builds summaries without splitting the texts (see _slice_summary); they must still be
+    # SupportBee's, which the mapping compares with the text to decide whether to keep a summary of its own.
+    desk = BulkDesk(3000, seed=3)
+    for i in range(1, 3001, 7):
+        ticket = desk.ticket_json(i, "http://x")
+        assert ticket["summary"] == summarize(ticket["content"]["text"])
+        for reply in desk.replies_json(i, "http://x"):
+            assert reply["summary"] == summarize(reply["content"]["text"])
