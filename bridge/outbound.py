@@ -338,37 +338,55 @@ class OutboundClient:
         *,
         path_params: Mapping[str, ParamValue] | None = None,
         params: Mapping[str, ParamValue] | None = None,
-    ) -> AsyncIterator[Page]:
-        """Yield the stream's pages one at a time (page numbers up to ``total_pages``)."""
+        ahead: int = 0,
+    ) -> AsyncGenerator[Page, None]:
+        """Yield the stream's pages in order (page numbers up to ``total_pages``).
+
+        ``ahead``: once the first page told how many there are, up to that many of the following pages are
+        requested while the current one is handled (a listing the caller skims, such as a pass of tickets mostly
+        seen before, is not one round trip per page). An error of a page requested ahead is raised in its turn;
+        closing the iterator cancels the requests still out."""
         path = stream.format_path(path_params)
         query: dict[str, ParamValue] = {**stream.params, **(params or {})}
         if stream.paginated and stream.page_size is not None:
             query.setdefault(stream.page_size_param, stream.page_size)
+
+        def fetch(number: int) -> Awaitable[JSON]:
+            return self.get_json(path, {**query, stream.page_param: number} if stream.paginated else query)
+
+        requested: dict[int, asyncio.Future[JSON]] = {}
         number = 1
-        while True:
-            if stream.paginated:
-                query[stream.page_param] = number
-            try:
-                body = await self.get_json(path, query)
-            except (FatalSourceError, SkippableRecordError) as err:
-                if number == 1 and err.status in stream.tolerate:
-                    log.warning(
-                        EVENT_STREAM_UNREADABLE, client=self.name, stream=stream.name, path=path, status=err.status
+        try:
+            while True:
+                try:
+                    body = await (requested.pop(number) if number in requested else fetch(number))
+                except (FatalSourceError, SkippableRecordError) as err:
+                    if number == 1 and err.status in stream.tolerate:
+                        log.warning(
+                            EVENT_STREAM_UNREADABLE, client=self.name, stream=stream.name, path=path, status=err.status
+                        )
+                        return
+                    raise
+                records = body.get(stream.record_key)
+                if not isinstance(records, list):
+                    raise FatalSourceError(
+                        f"{stream.name}: the response has no {stream.record_key!r} list; is the base URL right?",
+                        path=path,
                     )
+                total_pages = _as_int(body.get(stream.total_pages_key)) if stream.paginated else None
+                total_pages = max(total_pages or 1, number)
+                if stream.paginated and records:
+                    for following in range(number + 1, min(number + ahead, total_pages) + 1):
+                        if following not in requested:
+                            requested[following] = asyncio.ensure_future(fetch(following))
+                yield Page(stream.name, number, total_pages, records, _as_int(body.get("total")))
+                if not stream.paginated or number >= total_pages or not records:
                     return
-                raise
-            records = body.get(stream.record_key)
-            if not isinstance(records, list):
-                raise FatalSourceError(
-                    f"{stream.name}: the response has no {stream.record_key!r} list; is the base URL right?",
-                    path=path,
-                )
-            total_pages = _as_int(body.get(stream.total_pages_key)) if stream.paginated else None
-            total_pages = max(total_pages or 1, number)
-            yield Page(stream.name, number, total_pages, records, _as_int(body.get("total")))
-            if not stream.paginated or number >= total_pages or not records:
-                return
-            number += 1
+                number += 1
+        finally:
+            for pending in requested.values():
+                pending.cancel()
+            await asyncio.gather(*requested.values(), return_exceptions=True)
 
     async def records(
         self,

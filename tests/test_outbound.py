@@ -187,6 +187,84 @@ async def test_stream_pages_until_total_pages(source: tuple[Source, str], http: 
     assert [r.query["page"] for r in api.seen] == ["1", "2", "3"]
 
 
+async def test_pages_requested_ahead_come_in_order_and_ahead_of_the_reader(
+    source: tuple[Source, str], http: aiohttp.ClientSession
+) -> None:
+    api, url = source
+    api.items = [{"id": n} for n in range(1, 10)]  # five pages of two
+    client = make_client(http, url)
+    pages = client.pages(ITEMS, ahead=2)
+
+    first = await anext(pages)
+    for _ in range(200):  # pages 2 and 3 are asked for while the caller still holds page 1
+        if len(api.seen) == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert sorted(r.query["page"] for r in api.seen) == ["1", "2", "3"]
+    rest = [page async for page in pages]
+
+    assert [[r["id"] for r in p.records] for p in [first, *rest]] == [[1, 2], [3, 4], [5, 6], [7, 8], [9]]
+    assert sorted(r.query["page"] for r in api.seen) == ["1", "2", "3", "4", "5"], "each page once, none past the end"
+
+
+async def test_an_error_of_a_page_requested_ahead_is_raised_in_its_turn(
+    source: tuple[Source, str], http: aiohttp.ClientSession
+) -> None:
+    api, url = source
+    api.items = [{"id": n} for n in range(1, 10)]
+    plain = api.handle
+
+    async def third_page_gone(request: web.Request) -> web.StreamResponse:
+        if request.query.get("page") == "3":
+            return web.json_response({"error": "gone"}, status=404)
+        api.routes.pop("/items")
+        try:
+            return await plain(request)
+        finally:
+            api.routes["/items"] = third_page_gone
+
+    api.routes["/items"] = third_page_gone
+    client = make_client(http, url)
+    got: list[int] = []
+
+    async def read_all() -> None:
+        async for page in client.pages(ITEMS, ahead=3):
+            got.extend(r["id"] for r in page.records)
+
+    with pytest.raises(SkippableRecordError):
+        await read_all()
+    assert got == [1, 2, 3, 4], "the pages before the failed one are yielded first"
+
+
+async def test_closing_the_pages_cancels_the_requests_ahead(
+    source: tuple[Source, str], http: aiohttp.ClientSession
+) -> None:
+    api, url = source
+    api.items = [{"id": n} for n in range(1, 10)]
+    plain = api.handle
+    held = asyncio.Event()
+    never = asyncio.Event()
+
+    async def later_pages_hang(request: web.Request) -> web.StreamResponse:
+        if request.query.get("page") != "1":
+            held.set()
+            await never.wait()
+        api.routes.pop("/items")
+        try:
+            return await plain(request)
+        finally:
+            api.routes["/items"] = later_pages_hang
+
+    api.routes["/items"] = later_pages_hang
+    client = make_client(http, url)
+    pages = client.pages(ITEMS, ahead=2)
+    first = await anext(pages)
+    await asyncio.wait_for(held.wait(), 5)
+
+    await asyncio.wait_for(pages.aclose(), 5)  # returns at once although pages 2 and 3 never answer
+    assert [r["id"] for r in first.records] == [1, 2]
+
+
 async def test_base_url_path_prefix_is_kept(source: tuple[Source, str], http: aiohttp.ClientSession) -> None:
     api, url = source
 
