@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -79,6 +80,8 @@ PHASES: tuple[str, ...] = (
     "tickets",
 )
 BATCH_SIZE = 50
+_MESSAGE_JSON = MessageData.__pydantic_serializer__
+"""What ``MessageData.model_dump_json`` uses, called for bytes (the fingerprint hashes them; no str round trip)."""
 HTTP_TIMEOUT_SECONDS = 60
 DRY_RUN_VIEWER_ID = 0
 """Stands for the token owner's agent in a dry run, which commits nothing (see ``_viewer_agent``)."""
@@ -163,14 +166,32 @@ class _TicketPlan:
     messages: list[tuple[str, sb.MessageImport]]
     authors: dict[str, sb.SBUser]
     """The agents who wrote its replies and comments, by SupportBee id."""
-    fingerprint: str
-    message_prints: list[str]
-    """Each message's fingerprint, aligned with ``messages``."""
     prefetched: _Prefetched | None = None
 
     @property
     def external_id(self) -> str:
         return self.imported.external_id
+
+    # The fingerprints are computed where they are first needed: in the importing process, when a reader process
+    # mapped the ticket (the reader is the busier of the two; they are a tenth of its work).
+    @functools.cached_property
+    def message_prints(self) -> list[str]:
+        """Each message's fingerprint, aligned with ``messages``."""
+        return [message_fingerprint(m) for _, m in self.messages]
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        imported = self.imported
+        return fingerprint(
+            {
+                "conversation": imported.conversation,
+                "requester": imported.requester.external_id,
+                "assignee": imported.assignee_external_id,
+                "team": imported.team_external_id,
+                "source": imported.source_email,
+                "messages": [(key, mp) for (key, _), mp in zip(self.messages, self.message_prints, strict=True)],
+            }
+        )
 
     def bulk_ready(self) -> bool:
         """Whether the set-based path can write it: no message the store would refuse as blank."""
@@ -1335,25 +1356,12 @@ def plan_ticket(payload: JSON, *, viewer_id: int | None) -> _TicketPlan:
     for user in [*(r.replier for r in raw_replies), *(c.commenter for c in raw_comments)]:
         if user is not None and user.agent:
             authors[str(user.id)] = user
-    message_prints = [message_fingerprint(m) for _, m in messages]
-    print_ = fingerprint(
-        {
-            "conversation": imported.conversation,
-            "requester": imported.requester.external_id,
-            "assignee": imported.assignee_external_id,
-            "team": imported.team_external_id,
-            "source": imported.source_email,
-            "messages": [(key, mp) for (key, _), mp in zip(messages, message_prints, strict=True)],
-        }
-    )
     return _TicketPlan(
         imported=imported,
         assignee=None if ticket.current_user_assignee is None else ticket.current_user_assignee.user,
         last_activity_at=ticket.last_activity_at,
         messages=messages,
         authors=authors,
-        fingerprint=print_,
-        message_prints=message_prints,
     )
 
 
@@ -1431,7 +1439,7 @@ async def download(client: SupportBeeClient, external_id: str, url: str | None, 
 
 def message_fingerprint(message: sb.MessageImport) -> str:
     """Hash a message's canonical data and author (pydantic's own JSON: fields in declaration order)."""
-    digest = hashlib.sha256(message.data.model_dump_json(exclude_unset=True).encode())
+    digest = hashlib.sha256(_MESSAGE_JSON.to_json(message.data, exclude_unset=True))
     digest.update(b"\x00" + (message.sender_external_id or "").encode())
     return digest.hexdigest()
 
