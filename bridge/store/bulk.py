@@ -223,7 +223,10 @@ class BulkImportWrites(ConversationWrites):
         connection = await self.session.connection()
         dialect = connection.dialect
         columns = list(rows[0])
-        processors = [_memoized(table.c[name].type, table.c[name].type.bind_processor(dialect)) for name in columns]
+        # The dialect's own type, as SQLAlchemy binds it: a time on SQLite becomes its text form there (the generic
+        # type's processor would hand sqlite3 a datetime, stored in another format than the ORM's).
+        types = [table.c[name].type for name in columns]
+        processors = [_memoized(kind, kind.dialect_impl(dialect).bind_processor(dialect)) for kind in types]
         pairs = list(zip(columns, processors, strict=True))
         records = [tuple(row[name] if fn is None else fn(row[name]) for name, fn in pairs) for row in rows]
         driver = (await connection.get_raw_connection()).driver_connection

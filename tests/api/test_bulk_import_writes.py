@@ -9,8 +9,10 @@ import datetime as dt
 import uuid
 
 import pytest
+from sqlalchemy import text
 
 from bridge.errors import Unprocessable
+from bridge.models import Conversation
 from bridge.schemas import AttachmentData, ConversationData, MessageData
 from bridge.store import ConversationImport
 from tests.conftest import Tenant
@@ -167,3 +169,27 @@ async def test_times_in_any_zone_and_repeated_ones_are_stored_as_the_same_instan
         "m3": (int(minutes(1).timestamp()), {}),
         "m4": (int(minutes(3).timestamp()), {"n": 4}),
     }
+
+
+async def test_bulk_written_times_are_stored_as_the_orm_stores_them(tenant: Tenant) -> None:
+    # SQLite keeps times as text and compares them as text: an imported message at a whole second must be stored
+    # in the same form as one the ORM writes ("…:34.000000", not "…:34"), or range filters and ordering across
+    # imported and native messages go wrong at equal instants. (On PostgreSQL both are the same timestamptz.)
+    inbox_id, contact_id = await _people(tenant)
+    at = minutes(3)
+    item = ConversationImport(
+        conversation=ConversationData(inbox_id=inbox_id, contact_id=contact_id, display_id=5101, created_at=T0),
+        messages=[MessageData(content="bulk", message_type="incoming", sender_type="contact", created_at=at)],
+    )
+    async with tenant.store.writer(tenant.account_id, import_mode=True) as w:
+        (row,) = await w.import_conversations([item])
+        conversation = await w.get_row(Conversation, row.id)
+        await w.create_message(
+            conversation, MessageData(content="orm", message_type="incoming", sender_type="contact", created_at=at)
+        )
+    async with tenant.store.writer(tenant.account_id) as w:
+        found = await w.session.execute(
+            text("SELECT content, created_at FROM messages WHERE conversation_id = :c"), {"c": row.id}
+        )
+        stored = {content: created for content, created in found}
+    assert stored["bulk"] == stored["orm"]
