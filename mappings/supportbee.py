@@ -1525,7 +1525,13 @@ def _content_to_message(
     if attachment_kept:
         sb["attachments"] = attachment_kept
     sb.update(extra_kept)
-    return MessageData(**fields, additional_attributes={PROVIDER: sb}), [item.external_id for item in attachments]
+    data = MessageData(**fields, additional_attributes={PROVIDER: sb})
+    # The shadows' "canonical" is the stored content: the very string, so a pickled message (a migration's reader
+    # process sends them) carries the text once rather than twice.
+    for entry in shadow.values():
+        if entry["canonical"] == data.content:
+            entry["canonical"] = data.content
+    return data, [item.external_id for item in attachments]
 
 
 def _message_content(*, message: MessageRecord, legacy: LegacyRefs) -> dict[str, Any]:
