@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from bridge.store import Writer
+if TYPE_CHECKING:  # a reader process streams records without the database code (bridge.migration.offload)
+    from bridge.store import Writer
 
 Outcome = Literal["created", "updated", "unchanged", "skipped"]
 

@@ -11,23 +11,22 @@ with a fingerprint of its canonical data, so a re-run updates in place what chan
 "unchanged". A ticket's own content is the message referenced ``ticket:<id>``; replies and comments are referenced
 by their SupportBee ids. People a ticket names who are missing from the listings are created from what the
 ticket shows (agents deactivated, as placeholders).
+
+The ticket phase's reading and mapping (pages, threads, plans, fingerprints) live in
+:mod:`providers.supportbee.reading`, which a reader process runs without loading any database code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import hashlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 import aiohttp
-import orjson
-from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import select
 
@@ -55,13 +54,27 @@ from bridge.outbound import (
     RetriableSourceError,
     SkippableRecordError,
     gather_or_cancel,
-    read_ahead,
 )
 from bridge.schemas import AgentData, AttachmentData, ConversationData, InboxData, MessageData
 from bridge.settings import Reader, Settings
 from bridge.store import ConversationImport, NewExternalRef, Writer
 from mappings import supportbee as sb
+from providers.supportbee import reading as reading_module
 from providers.supportbee.client import SupportBeeClient, attachments_of
+from providers.supportbee.reading import (
+    PLANNED,
+    PREFETCHED,
+    Connection,
+    Prefetched,
+    TicketPlan,
+    TicketReading,
+    fingerprint,
+    message_fingerprint,
+    plan_ticket,
+    planned_pages,
+    read_tickets_with,
+    record_error,
+)
 
 log = get_logger(__name__)
 
@@ -80,28 +93,11 @@ PHASES: tuple[str, ...] = (
     "tickets",
 )
 BATCH_SIZE = 50
-_MESSAGE_JSON = MessageData.__pydantic_serializer__
-"""What ``MessageData.model_dump_json`` uses, called for bytes (the fingerprint hashes them; no str round trip)."""
-HTTP_TIMEOUT_SECONDS = 60
 DRY_RUN_VIEWER_ID = 0
 """Stands for the token owner's agent in a dry run, which commits nothing (see ``_viewer_agent``)."""
 DEFAULT_INBOX_REF = "default"
 # The people phase reads agents, then customer groups, then customers; its cursor names the step and offset.
 _PEOPLE_STEPS: tuple[str, ...] = ("agent", "company", "contact")
-
-
-def fingerprint(value: Any) -> str:
-    """Hash canonical data (pydantic models dumped as JSON, keys sorted) into a 64-hex fingerprint."""
-
-    def default(item: Any) -> Any:
-        if isinstance(item, BaseModel):
-            return item.model_dump(mode="json", exclude_unset=True)
-        if isinstance(item, datetime):
-            return item.isoformat()
-        raise TypeError(type(item).__name__)
-
-    raw = orjson.dumps(value, default=default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-    return hashlib.sha256(raw).hexdigest()
 
 
 LIVE_COUNTS = frozenset({"active_tickets_count", "members_count", "requested_tickets_count"})
@@ -121,10 +117,6 @@ def _lossy_texts(items: Sequence[sb.LossyField]) -> list[str]:
     return [f"{item.kind} {item.external_id or ''} {item.field}: {item.reason}".strip() for item in items]
 
 
-def _skip(err: Exception) -> SkipRecord:
-    return SkipRecord(str(err))
-
-
 @dataclass
 class _Ref:
     internal_id: int
@@ -137,65 +129,6 @@ class _Context:
 
     lossy: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Prefetched:
-    """A ticket's attachment files downloaded before its batch's transaction: bytes, or why not, by file id."""
-
-    files: dict[str, bytes] = field(default_factory=dict)
-    failed: dict[str, str] = field(default_factory=dict)
-
-
-PLANNED = "_planned"
-"""The key under which the ticket stream leaves a ticket's :class:`_TicketPlan` (or why it cannot be imported) as its
-record's payload: tickets are mapped as they are read (in the reader process, when there is one), before the engine
-opens the batch's transaction."""
-PREFETCHED = "_prefetched"
-"""The key under which :meth:`SupportBeeSource.prepare` leaves a :class:`_Prefetched` in a ticket's payload."""
-
-
-@dataclass
-class _TicketPlan:
-    """A ticket mapped and fingerprinted, ready to be written."""
-
-    imported: sb.TicketImport
-    assignee: sb.SBUser | None
-    """The agent the ticket is assigned to, as the ticket shows them (a placeholder is made if unlisted)."""
-    last_activity_at: datetime | None
-    messages: list[tuple[str, sb.MessageImport]]
-    authors: dict[str, sb.SBUser]
-    """The agents who wrote its replies and comments, by SupportBee id."""
-    prefetched: _Prefetched | None = None
-
-    @property
-    def external_id(self) -> str:
-        return self.imported.external_id
-
-    # The fingerprints are computed where they are first needed: in the importing process, when a reader process
-    # mapped the ticket (the reader is the busier of the two; they are a tenth of its work).
-    @functools.cached_property
-    def message_prints(self) -> list[str]:
-        """Each message's fingerprint, aligned with ``messages``."""
-        return [message_fingerprint(m) for _, m in self.messages]
-
-    @functools.cached_property
-    def fingerprint(self) -> str:
-        imported = self.imported
-        return fingerprint(
-            {
-                "conversation": imported.conversation,
-                "requester": imported.requester.external_id,
-                "assignee": imported.assignee_external_id,
-                "team": imported.team_external_id,
-                "source": imported.source_email,
-                "messages": [(key, mp) for (key, _), mp in zip(self.messages, self.message_prints, strict=True)],
-            }
-        )
-
-    def bulk_ready(self) -> bool:
-        """Whether the set-based path can write it: no message the store would refuse as blank."""
-        return all(m.data.attachments or (m.data.content or "").strip() for _, m in self.messages)
 
 
 class SupportBeeSource:
@@ -363,19 +296,18 @@ class SupportBeeSource:
         self._viewer_agent_id = await self._viewer_agent(viewer, lookup, options)
         stream: AsyncGenerator[Batch, None]
         if self.connection is None:
-            stream = self._planned_pages(cursor, options, self._viewer_agent_id)
+            stream = planned_pages(self.client, cursor, options, self._viewer_agent_id)
         else:
             reading = TicketReading(
                 connection=self.connection,
                 cursor=dict(cursor) if cursor else None,
                 options=options,
-                viewer=viewer,
                 viewer_id=self._viewer_agent_id,
             )
             if self.reader == "process":
-                stream = stream_in_child(f"{__name__}:read_tickets", reading, log_level=self.log_level)
+                stream = stream_in_child(f"{reading_module.__name__}:read_tickets", reading, log_level=self.log_level)
             else:
-                stream = _read_tickets(reading, self.client.api.http)
+                stream = read_tickets_with(reading, self.client.api.http)
         async with contextlib.aclosing(stream) as batches:
             async for batch in batches:
                 yield batch
@@ -391,70 +323,6 @@ class SupportBeeSource:
         # either, so a stand-in counts their stars as the real run would keep them.
         return DRY_RUN_VIEWER_ID if options.dry_run else None
 
-    async def _planned_pages(
-        self, cursor: Mapping[str, Any] | None, options: RunOptions, viewer_id: int | None
-    ) -> AsyncGenerator[Batch, None]:
-        # The next page and its threads are read while this one is mapped and written; mapping yields to the loop
-        # after each ticket, so those reads go on meanwhile (a page's mapping is tens of milliseconds of CPU).
-        async with contextlib.aclosing(read_ahead(self._ticket_pages(cursor, options), depth=1)) as pages:
-            async for batch in pages:
-                records = []
-                for record in batch.records:
-                    records.append(replace(record, payload={PLANNED: _plan_or_refusal(record, viewer_id)}))
-                    await asyncio.sleep(0)
-                yield replace(batch, records=records)
-
-    async def _ticket_pages(self, cursor: Mapping[str, Any] | None, options: RunOptions) -> AsyncIterator[Batch]:
-        await self.viewer()
-        done_pages = int((cursor or {}).get("page", 0))
-        taken = int((cursor or {}).get("taken", 0))
-        # The spam and trash passes list the desk again for the few tickets only they show: their pages bring a
-        # ticket or two each. A page of mostly tickets seen before waits to be joined by the next ones until they
-        # make a quarter page, so those batches are not one or two tickets each (a transaction and a checkpoint).
-        enough = max(1, self.client.page_size // 4)
-        number = 0
-        records: list[Record] = []
-        async for listed in self.client.ticket_listing(since=options.since):
-            number += 1
-            if number <= done_pages:
-                continue
-            page = listed.tickets
-            if options.sample is not None:
-                page = page[: max(0, options.sample - taken)]
-                if not page:
-                    break
-            threads = await gather_or_cancel(*(self._thread(ticket) for ticket in page))
-            taken += len(page)
-            records += [
-                Record(
-                    kind="conversation",
-                    external_id=str(thread["ticket"].get("id")),
-                    payload=thread,
-                    updated_at=sb._parse_time(thread["ticket"].get("last_activity_at")),
-                )
-                for thread in threads
-            ]
-            if len(records) >= enough or 2 * len(listed.tickets) > listed.listed:
-                yield Batch(phase="tickets", records=records, cursor={"page": number, "taken": taken})
-                records = []
-        if records:
-            yield Batch(phase="tickets", records=records, cursor={"page": number, "taken": taken})
-
-    async def _thread(self, ticket: JSON) -> JSON:
-        ticket_id = ticket.get("id")
-        thread: JSON = {"ticket": ticket, "replies": [], "comments": []}
-        if not isinstance(ticket_id, int):
-            thread["gone"] = "the ticket has no integer id"
-            return thread
-        try:
-            if ticket.get("replies_count", 1):
-                thread["replies"] = await self.client.replies(ticket_id)
-            if ticket.get("comments_count", 1):
-                thread["comments"] = await self.client.comments(ticket_id)
-        except SkippableRecordError as err:
-            thread["gone"] = f"its replies or comments could not be read: {err.message}"
-        return thread
-
     # -- loading --------------------------------------------------------------------------------------------
 
     async def load(self, writer: Writer, record: Record, *, options: RunOptions) -> LoadResult:
@@ -462,7 +330,7 @@ class SupportBeeSource:
         try:
             outcome = await loader.load(record)
         except (sb.UnmappableRecord, PydanticValidationError) as err:
-            raise _record_error(record, err) from err
+            raise record_error(record, err) from err
         return LoadResult(outcome=outcome, lossy=loader.context.lossy, warnings=loader.context.warnings)
 
     async def load_batch(
@@ -484,7 +352,7 @@ class SupportBeeSource:
         with_files = [
             (record.payload, key, message)
             for record in batch.records
-            if isinstance(plan := record.payload.get(PLANNED), _TicketPlan)
+            if isinstance(plan := record.payload.get(PLANNED), TicketPlan)
             for key, message in plan.messages
             if message.attachment_external_ids
         ]
@@ -494,7 +362,7 @@ class SupportBeeSource:
         limit = asyncio.Semaphore(max(1, options.concurrency))
         cap = options.max_attachment_bytes
 
-        async def fetch(box: _Prefetched, external_id: str, url: str | None) -> None:
+        async def fetch(box: Prefetched, external_id: str, url: str | None) -> None:
             async with limit:
                 outcome = await download(self.client, external_id, url, cap)
             if isinstance(outcome, bytes):
@@ -506,20 +374,11 @@ class SupportBeeSource:
         for payload, key, message in with_files:
             if key in known:
                 continue
-            box = payload.setdefault(PREFETCHED, _Prefetched())
+            box = payload.setdefault(PREFETCHED, Prefetched())
             for external_id, data in zip(message.attachment_external_ids, message.data.attachments, strict=False):
                 wanted.append(fetch(box, external_id, data.external_url))
         await gather_or_cancel(*wanted)
         return batch
-
-
-def _record_error(record: Record, err: Exception) -> Exception:
-    """The error a record's load raised, as the engine should count it (mapping refusals are skips)."""
-    if isinstance(err, sb.UnmappableRecord):
-        return _skip(err)
-    if isinstance(err, PydanticValidationError):
-        return SkipRecord(f"SupportBee {record.kind} {record.external_id} is malformed: {err.errors()[0]}")
-    return err
 
 
 class _PageLoad:
@@ -537,7 +396,7 @@ class _PageLoad:
         except (FatalSourceError, RetriableSourceError):
             raise
         except Exception as err:  # noqa: BLE001 - one bad record is counted and never costs the page
-            return _record_error(record, err)
+            return record_error(record, err)
         return LoadResult(outcome=outcome, lossy=loader.context.lossy, warnings=loader.context.warnings)
 
 
@@ -557,7 +416,7 @@ class _BulkContacts(_PageLoad):
                 group = companies.get(str(payload.get("_group_id")))
                 imported = sb.customer_to_contact(customer=customer, company_id=group[0] if group else None)
             except (sb.UnmappableRecord, PydanticValidationError) as err:
-                results[index] = _record_error(record, err)
+                results[index] = record_error(record, err)
                 continue
             loader.note(imported.lossy)
             planned.append((index, loader, imported, fingerprint({"data": imported.data})))
@@ -603,16 +462,16 @@ class _BulkTickets(_PageLoad):
 
     async def load(self, records: Sequence[Record]) -> list[BatchResult]:
         results: list[BatchResult | None] = [None] * len(records)
-        planned: list[tuple[int, _Loader, _TicketPlan]] = []
+        planned: list[tuple[int, _Loader, TicketPlan]] = []
         for index, record in enumerate(records):
             loader = _Loader(self.source, self.w, self.options)
             try:
                 planned.append((index, loader, await loader.plan_ticket(record.payload)))
             except (SkipRecord, sb.UnmappableRecord, PydanticValidationError) as err:
-                results[index] = _record_error(record, err)
+                results[index] = record_error(record, err)
         known = await self.w.external_refs_for(PROVIDER, "conversation", [plan.external_id for _, _, plan in planned])
-        fresh: list[tuple[int, _Loader, _TicketPlan]] = []
-        one_by_one: list[tuple[int, _Loader, _TicketPlan]] = []
+        fresh: list[tuple[int, _Loader, TicketPlan]] = []
+        one_by_one: list[tuple[int, _Loader, TicketPlan]] = []
         seen: set[str] = set()
         for index, loader, plan in planned:
             found = known.get(plan.external_id)
@@ -630,13 +489,13 @@ class _BulkTickets(_PageLoad):
             results[index] = await self._one(records[index], loader, plan)
         return [result if result is not None else RuntimeError("not loaded") for result in results]
 
-    async def _one(self, record: Record, loader: _Loader, plan: _TicketPlan) -> BatchResult:
+    async def _one(self, record: Record, loader: _Loader, plan: TicketPlan) -> BatchResult:
         existing = await loader.ref("conversation", plan.external_id)
         if existing is not None and existing.fingerprint == plan.fingerprint:
             return LoadResult(outcome="unchanged")
         return await self.one_by_one(record, loader, partial(loader.write_ticket, plan, existing))
 
-    async def _create(self, fresh: Sequence[tuple[int, _Loader, _TicketPlan]]) -> None:
+    async def _create(self, fresh: Sequence[tuple[int, _Loader, TicketPlan]]) -> None:
         if not fresh:
             return
         for _, loader, plan in fresh:
@@ -705,7 +564,7 @@ class _BulkTickets(_PageLoad):
                 refs.append(NewExternalRef(kind="message", external_id=key, internal_id=message_id, fingerprint=print_))
         await self.w.record_new_external_refs(PROVIDER, refs)
 
-    async def _contacts(self, fresh: Sequence[tuple[int, _Loader, _TicketPlan]]) -> dict[str, int]:
+    async def _contacts(self, fresh: Sequence[tuple[int, _Loader, TicketPlan]]) -> dict[str, int]:
         """Every customer the page's tickets name, mapped or created from what the ticket shows."""
         named: dict[str, tuple[_Loader, sb.ContactImport]] = {}
         for _, loader, plan in fresh:
@@ -721,7 +580,7 @@ class _BulkTickets(_PageLoad):
                 found[external_id] = await loader.contact_for(person)
         return found
 
-    async def _agents(self, fresh: Sequence[tuple[int, _Loader, _TicketPlan]]) -> dict[str, int]:
+    async def _agents(self, fresh: Sequence[tuple[int, _Loader, TicketPlan]]) -> dict[str, int]:
         """Every agent the page's tickets name (placeholders for those the desk did not list)."""
         shown: dict[str, tuple[_Loader, sb.SBUser]] = {}
         named: set[str] = set()
@@ -743,7 +602,7 @@ class _BulkTickets(_PageLoad):
                 found[external_id] = await loader.agent_for(user)
         return found
 
-    async def _labels(self, fresh: Sequence[tuple[int, _Loader, _TicketPlan]]) -> None:
+    async def _labels(self, fresh: Sequence[tuple[int, _Loader, TicketPlan]]) -> None:
         named: dict[str, tuple[_Loader, sb.LabelImport]] = {}
         for _, loader, plan in fresh:
             for label in plan.imported.labels:
@@ -767,7 +626,7 @@ def _file_refs(
     return refs
 
 
-def _assignee(plan: _TicketPlan) -> sb.SBUser | None:
+def _assignee(plan: TicketPlan) -> sb.SBUser | None:
     return None if plan.imported.assignee_external_id is None else plan.assignee
 
 
@@ -779,7 +638,7 @@ class _Loader:
         self.w = writer
         self.options = options
         self.context = _Context()
-        self.prefetched: _Prefetched | None = None
+        self.prefetched: Prefetched | None = None
 
     # -- refs -----------------------------------------------------------------------------------------------
 
@@ -1116,7 +975,7 @@ class _Loader:
 
     # -- tickets --------------------------------------------------------------------------------------------
 
-    async def plan_ticket(self, payload: JSON) -> _TicketPlan:
+    async def plan_ticket(self, payload: JSON) -> TicketPlan:
         """The ticket's plan: the one the ticket stream made (see :data:`PLANNED`), else mapped now."""
         planned = payload.get(PLANNED)
         if planned is None:
@@ -1124,7 +983,7 @@ class _Loader:
         if isinstance(planned, Exception):
             raise planned
         files = payload.get(PREFETCHED)
-        planned.prefetched = files if isinstance(files, _Prefetched) else None
+        planned.prefetched = files if isinstance(files, Prefetched) else None
         return planned
 
     async def _viewer_id(self) -> int | None:
@@ -1143,12 +1002,12 @@ class _Loader:
             return "unchanged"
         return await self.write_ticket(plan, existing)
 
-    def note_ticket(self, plan: _TicketPlan) -> None:
+    def note_ticket(self, plan: TicketPlan) -> None:
         self.note(plan.imported.lossy)
         for _key, message in plan.messages:
             self.note(message.lossy)
 
-    async def write_ticket(self, plan: _TicketPlan, existing: _Ref | None) -> Outcome:
+    async def write_ticket(self, plan: TicketPlan, existing: _Ref | None) -> Outcome:
         """Create or update one ticket's conversation and messages, record by record."""
         imported = plan.imported
         self.prefetched = plan.prefetched
@@ -1179,7 +1038,7 @@ class _Loader:
             await self._message(row, key, message, plan.authors)
         return outcome
 
-    async def conversation_fields(self, plan: _TicketPlan) -> dict[str, Any]:
+    async def conversation_fields(self, plan: TicketPlan) -> dict[str, Any]:
         """The conversation's contact, inbox, assignee and team ids (created from what the ticket shows if new)."""
         imported = plan.imported
         fields: dict[str, Any] = {
@@ -1333,99 +1192,6 @@ class _Loader:
         return list(results), sorted(failed, key=lambda item: str(item["id"]))
 
 
-def plan_ticket(payload: JSON, *, viewer_id: int | None) -> _TicketPlan:
-    """Map a ticket with its replies and comments and fingerprint it (no I/O). ``viewer_id`` is the Supportly id of
-    the agent whose token reads the desk (their stars are kept)."""
-    gone = payload.get("gone")
-    ticket_wire: JSON = payload["ticket"]
-    if gone:
-        raise SkipRecord(f"SupportBee ticket {ticket_wire.get('id')}: {gone}")
-    ticket = sb.SBTicket.model_validate(ticket_wire)
-    imported = sb.ticket_to_canonical(ticket=ticket, viewer_id=viewer_id)
-    raw_replies = [sb.SBReply.model_validate(r) for r in payload.get("replies") or []]
-    raw_comments = [sb.SBComment.model_validate(c) for c in payload.get("comments") or []]
-    replies = [sb.reply_to_message(reply=reply) for reply in raw_replies]
-    comments = [sb.comment_to_note(comment=comment) for comment in raw_comments]
-    messages: list[tuple[str, sb.MessageImport]] = [(f"ticket:{imported.external_id}", imported.message)]
-    messages += [(str(m.external_id), m) for m in replies]
-    # Reply and comment ids are separate sequences at SupportBee: a comment's reference says it is one.
-    messages += [(f"comment:{m.external_id}", m) for m in comments]
-    # Replies and comments interleave by time; the ticket's own content comes first at equal times.
-    messages.sort(key=lambda pair: (_sort_time(pair[1]), 0 if pair[0].startswith("ticket:") else 1))
-    authors: dict[str, sb.SBUser] = {}
-    for user in [*(r.replier for r in raw_replies), *(c.commenter for c in raw_comments)]:
-        if user is not None and user.agent:
-            authors[str(user.id)] = user
-    return _TicketPlan(
-        imported=imported,
-        assignee=None if ticket.current_user_assignee is None else ticket.current_user_assignee.user,
-        last_activity_at=ticket.last_activity_at,
-        messages=messages,
-        authors=authors,
-    )
-
-
-def _plan_or_refusal(record: Record, viewer_id: int | None) -> _TicketPlan | Exception:
-    """A ticket's plan, or why it cannot be imported (an exception that pickles, for the reader process)."""
-    try:
-        return plan_ticket(record.payload, viewer_id=viewer_id)
-    except (SkipRecord, sb.UnmappableRecord, PydanticValidationError) as err:
-        return _record_error(record, err)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Connection:
-    """How to reach the desk, for a reader process to open its own client."""
-
-    base_url: str | None
-    company: str | None
-    auth_token: str = field(repr=False)
-    allow_private_urls: bool
-
-    def client(self, http: aiohttp.ClientSession, *, concurrency: int = 4) -> SupportBeeClient:
-        return SupportBeeClient(
-            http,
-            base_url=self.base_url,
-            company=self.company,
-            auth_token=self.auth_token,
-            allow_private_urls=self.allow_private_urls,
-            concurrency=concurrency,
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class TicketReading:
-    """Everything the reader process needs to stream the ticket phase (it has no database)."""
-
-    connection: Connection
-    cursor: dict[str, Any] | None
-    options: RunOptions
-    viewer: sb.SBUser | None
-    viewer_id: int | None
-
-
-async def read_tickets(reading: TicketReading) -> AsyncGenerator[Batch, None]:
-    """The ticket phase's batches, mapped: run by a reader process (:mod:`bridge.migration.offload`)."""
-    timeout = aiohttp.ClientTimeout(total=HTTP_TIMEOUT_SECONDS)
-    async with (
-        aiohttp.ClientSession(timeout=timeout) as http,
-        contextlib.aclosing(_read_tickets(reading, http)) as batches,
-    ):
-        async for batch in batches:
-            yield batch
-
-
-async def _read_tickets(reading: TicketReading, http: aiohttp.ClientSession) -> AsyncGenerator[Batch, None]:
-    """The ticket phase through a client of its own: up to ``options.concurrency`` requests in flight."""
-    connection = reading.connection
-    client = connection.client(http, concurrency=reading.options.concurrency)
-    source = SupportBeeSource(client, auth_token=connection.auth_token)
-    source._viewer, source._viewer_checked = reading.viewer, True
-    async with contextlib.aclosing(source._planned_pages(reading.cursor, reading.options, reading.viewer_id)) as pages:
-        async for batch in pages:
-            yield batch
-
-
 async def download(client: SupportBeeClient, external_id: str, url: str | None, cap: int) -> bytes | str:
     """One attachment's bytes, or why they could not be had (never raises for one file)."""
     try:
@@ -1435,18 +1201,6 @@ async def download(client: SupportBeeClient, external_id: str, url: str | None, 
     except Exception as err:  # noqa: BLE001 - any failure of one file is recorded on its message
         return f"{type(err).__name__}: {err}"
     return got.data or b""
-
-
-def message_fingerprint(message: sb.MessageImport) -> str:
-    """Hash a message's canonical data and author (pydantic's own JSON: fields in declaration order)."""
-    digest = hashlib.sha256(_MESSAGE_JSON.to_json(message.data, exclude_unset=True))
-    digest.update(b"\x00" + (message.sender_external_id or "").encode())
-    return digest.hexdigest()
-
-
-def _sort_time(message: sb.MessageImport) -> str:
-    created = message.data.created_at
-    return "" if created is None else sb._utc(created).isoformat()
 
 
 def make_source(http: aiohttp.ClientSession, credentials: Mapping[str, Any], settings: Settings) -> SupportBeeSource:
