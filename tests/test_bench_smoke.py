@@ -8,6 +8,8 @@ The benchmark runs on SQLite, or on PostgreSQL when ``BRIDGE_TEST_DATABASE_URL``
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import os
 import re
@@ -134,3 +136,47 @@ def test_the_bulk_desks_summaries_are_its_texts_with_whitespace_collapsed() -> N
         assert ticket["summary"] == summarize(ticket["content"]["text"])
         for reply in desk.replies_json(i, "http://x"):
             assert reply["summary"] == summarize(reply["content"]["text"])
+
+
+async def _exchange(url: str, raw: bytes) -> bytes:
+    """Send ``raw`` on one connection to the desk and read until it closes the connection (or 2 s pass)."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(raw)
+    await writer.drain()
+    got = b""
+    with contextlib.suppress(TimeoutError):
+        while chunk := await asyncio.wait_for(reader.read(65536), 2):
+            got += chunk
+    writer.close()
+    return got
+
+
+async def test_bulk_desk_speaks_http_as_a_server_should() -> None:
+    # The desk is a bare asyncio protocol, not aiohttp's server: what any HTTP client may send must get a clear
+    # answer (fixture: a generated desk of 5 tickets).
+    async with serve(BulkDesk(5), token="smoke") as url:
+        answered = await _exchange(
+            url,
+            b"GET /tickets/1?auth_token=nope HTTP/1.1\r\nHost: x\r\n\r\n"  # wrong token
+            b"POST /tickets/1?auth_token=smoke HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"  # body skipped
+            b"GET /nowhere?auth_token=smoke HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"HEAD /tickets/2?auth_token=smoke HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /tickets/99?auth_token=smoke HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            b"GET /tickets/1?auth_token=smoke HTTP/1.1\r\nHost: x\r\n\r\n",  # after close: never answered
+        )
+        refused = await _exchange(url, b"NONSENSE\r\n\r\nGET /labels?auth_token=smoke HTTP/1.1\r\n\r\n")
+    heads = re.findall(rb"HTTP/1\.1 \d{3} [A-Za-z ]+(?=\r\n)", answered)
+    assert heads == [
+        b"HTTP/1.1 401 Unauthorized",
+        b"HTTP/1.1 405 Method Not Allowed",
+        b"HTTP/1.1 404 Not Found",
+        b"HTTP/1.1 200 OK",
+        b"HTTP/1.1 404 Not Found",
+    ]
+    assert b'{"error":"You need to sign in or sign up before continuing."}' in answered
+    head_answer = answered.split(b"HTTP/1.1 200 OK")[1].split(b"HTTP/1.1 404")[0]
+    assert b"Content-Length: " in head_answer
+    assert head_answer.endswith(b"\r\n\r\n"), "a HEAD answer has headers only"
+    assert refused.startswith(b"HTTP/1.1 400 Bad Request")
+    assert refused.count(b"HTTP/1.1") == 1, "a request that cannot be read closes the connection"
