@@ -156,6 +156,67 @@ async def test_limiter_never_exceeds_its_bound() -> None:
     assert peak == 3
 
 
+async def test_limiter_serves_waiters_in_order_and_a_cancelled_waiter_keeps_no_slot() -> None:
+    limiter = AdaptiveLimiter(1, clock=lambda: 0.0, sleep=asyncio.sleep)
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def work(name: str, hold: asyncio.Event | None = None) -> None:
+        async with limiter.slot():
+            order.append(name)
+            if hold is not None:
+                await hold.wait()
+
+    first = asyncio.create_task(work("first", release))
+    await asyncio.sleep(0)
+    waiting = [asyncio.create_task(work(name)) for name in ("b", "c", "d")]
+    await asyncio.sleep(0)
+    waiting[1].cancel()  # "c" gives up while waiting
+    release.set()
+    await asyncio.gather(first, waiting[0], waiting[2])
+    assert order == ["first", "b", "d"]
+    assert limiter.in_flight == 0
+
+
+async def test_limiter_hands_on_a_slot_granted_to_a_waiter_cancelled_before_it_ran() -> None:
+    limiter = AdaptiveLimiter(1, clock=lambda: 0.0, sleep=asyncio.sleep)
+    done: list[str] = []
+
+    async def work(name: str) -> None:
+        async with limiter.slot():
+            done.append(name)
+
+    held = limiter.slot()
+    await held.__aenter__()
+    granted, later = asyncio.create_task(work("granted")), asyncio.create_task(work("later"))
+    await asyncio.sleep(0)  # both wait
+    await held.__aexit__(None, None, None)  # grants the slot to "granted" without letting it run
+    granted.cancel()
+    await asyncio.wait_for(later, 1)
+    assert done == ["later"]
+    assert limiter.in_flight == 0
+
+
+async def test_a_limit_lowered_while_requests_are_out_holds_new_ones_back() -> None:
+    limiter = AdaptiveLimiter(4, clock=lambda: 0.0, sleep=asyncio.sleep)
+    out = [limiter.slot() for _ in range(4)]
+    for held in out:
+        await held.__aenter__()
+    limiter.on_throttled(0.0)  # limit 4 -> 2 while 4 are out
+    newcomer = limiter.slot()
+    entering = asyncio.create_task(newcomer.__aenter__())
+    for held in out[:2]:
+        await held.__aexit__(None, None, None)
+        await asyncio.sleep(0)
+        assert not entering.done(), "still at the lowered limit"
+    await out[2].__aexit__(None, None, None)
+    await asyncio.wait_for(entering, 1)
+    assert limiter.in_flight == 2
+    for held in (out[3], newcomer):
+        await held.__aexit__(None, None, None)
+    assert limiter.in_flight == 0
+
+
 async def test_gather_or_cancel_cancels_the_rest_on_first_error() -> None:
     finished: list[int] = []
 
