@@ -100,8 +100,7 @@ def _memoized(kind: TypeEngine[Any], process: Processor | None) -> Processor | N
     """``process`` for one bulk insert, remembering what it made of each time and of an empty JSON object.
 
     A batch repeats its times (every reference row's ``created_at`` and ``updated_at`` is the same instant, a
-    message's ``updated_at`` is its ``created_at``) and its empty objects; converting each once halves the cost of
-    binding a batch."""
+    message's ``updated_at`` is its ``created_at``) and its empty objects: each distinct one is converted once."""
     if process is None:
         return None
     if isinstance(kind, UTCDateTime):

@@ -71,7 +71,7 @@ PREFETCHED = "_prefetched"
 
 @dataclass
 class TicketPlan:
-    """A ticket mapped and fingerprinted, ready to be written."""
+    """A ticket mapped, ready to be written (its fingerprints are computed when first asked for)."""
 
     imported: sb.TicketImport
     assignee: sb.SBUser | None
