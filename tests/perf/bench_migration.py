@@ -22,6 +22,9 @@ size:
   database (an account, inbox and contact first): ``sqlite3`` ``executemany`` in one transaction with the app's
   pragmas; asyncpg ``copy_records_to_table`` in one transaction. Only the insert calls and the commit are timed
   (rows are generated in chunks of ``--chunk`` tickets between them); rows/s = (conversations + messages) / s.
+  It runs ``--baseline-runs`` times (default 3), each into a fresh database; the median counts, and the table
+  shows the runs' range. (Runs in one benchmark agree closely; on the machine this was written on, the SQLite
+  figure at N = 10,000 ranged from 31k to 54k rows/s between benchmarks a few minutes apart.)
 * both timed sections start after ``os.sync()``, so neither is slowed by the other's writes still draining to disk
   (without it the SQLite baseline at N = 10,000 measured anywhere from 25k to 45k rows/s).
 
@@ -50,6 +53,7 @@ import platform
 import shutil
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -200,7 +204,12 @@ class PostgresDatabase:
 def fresh_database(kind: str, work: Path, pg_url: str, label: str) -> Iterator[Database]:
     """A new, empty database: a SQLite file in ``work``, or ``bench_…`` on the PostgreSQL server (dropped after)."""
     if kind == "sqlite":
-        yield SqliteDatabase(work / f"{label}.db")
+        path = work / f"{label}.db"
+        try:
+            yield SqliteDatabase(path)
+        finally:
+            for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                stale.unlink(missing_ok=True)
         return
     parsed = make_url(pg_url)
     admin = parsed.set(drivername="postgresql", database=parsed.database or "postgres")
@@ -424,14 +433,27 @@ class Baseline:
     rows: int
     seconds: float
     message_bytes: float
+    runs: list[float] = field(default_factory=list)
+    """Rows/s of each run (``--baseline-runs``): the figure is their median."""
 
     @property
     def rows_per_second(self) -> float:
-        return self.rows / self.seconds if self.seconds else 0.0
+        return statistics.median(self.runs) if self.runs else (self.rows / self.seconds if self.seconds else 0.0)
+
+    @property
+    def spread(self) -> str:
+        return f"{min(self.runs):,.0f}-{max(self.runs):,.0f}" if self.runs else "-"
+
+
+def run_baselines(kind: str, work: Path, args: argparse.Namespace, desk: BulkDesk) -> Baseline:
+    """The baseline ``args.baseline_runs`` times, each into a fresh database; its rows/s is the runs' median."""
+    runs = [run_baseline(kind, work, args.pg_url, desk, args.chunk) for _ in range(max(1, args.baseline_runs))]
+    first = runs[0]
+    return Baseline(first.rows, first.seconds, first.message_bytes, [run.rows_per_second for run in runs])
 
 
 def run_baseline(kind: str, work: Path, pg_url: str, desk: BulkDesk, chunk: int) -> Baseline:
-    with fresh_database(kind, work, pg_url, "baseline") as database:
+    with fresh_database(kind, work, pg_url, f"baseline_{uuid.uuid4().hex[:8]}") as database:
         account_id = prepare(database, work)
         inbox_id, contact_id = asyncio.run(_seed_baseline(database, work, account_id))
         ids = {"account_id": account_id, "inbox_id": inbox_id, "contact_id": contact_id}
@@ -501,7 +523,7 @@ def measure(kind: str, desk: BulkDesk, server: DeskServer, args: argparse.Namesp
             result.all_rows = sum(after[t] - before[t] for t in TABLES)
             result.message_bytes = database.message_bytes()
             result.problems += check_import(child, desk, result)
-        result.baseline = run_baseline(kind, work, args.pg_url, desk, args.chunk)
+        result.baseline = run_baselines(kind, work, args, desk)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result
@@ -541,6 +563,7 @@ def render(results: Sequence[Result]) -> str:
         "cpu s",
         "server cpu s",
         "baseline rows/s",
+        "baseline runs",
         "ratio",
         "B/msg import",
         "B/msg baseline",
@@ -561,6 +584,7 @@ def render(results: Sequence[Result]) -> str:
                 f"{r.cpu_seconds:.1f}",
                 f"{r.server_cpu_seconds:.1f}" if r.server_cpu_seconds is not None else "-",
                 f"{base.rows_per_second:,.0f}" if base else "-",
+                base.spread if base else "-",
                 f"{r.ratio:.1%}" if r.ratio is not None else "-",
                 f"{r.message_bytes:,.0f}",
                 f"{base.message_bytes:,.0f}" if base else "-",
@@ -629,6 +653,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pg-url", default=DEFAULT_PG, help=f"PostgreSQL server (default {DEFAULT_PG})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--chunk", type=int, default=500, help="tickets per baseline insert call")
+    parser.add_argument(
+        "--baseline-runs", type=int, default=3, help="baseline runs per size and database; the median counts"
+    )
     parser.add_argument("--timeout", type=float, default=6 * 3600, help="seconds before an import is killed")
     parser.add_argument("--strict", action="store_true", help="exit 2 when an acceptance criterion fails")
     parser.add_argument(
