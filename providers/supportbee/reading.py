@@ -193,8 +193,8 @@ def record_error(record: Record, err: Exception) -> Exception:
 
 
 def plan_ticket(payload: JSON, *, viewer_id: int | None) -> TicketPlan:
-    """Map a ticket with its replies and comments and fingerprint it (no I/O). ``viewer_id`` is the Supportly id of
-    the agent whose token reads the desk (their stars are kept)."""
+    """Map a ticket with its replies and comments (no I/O; the plan fingerprints itself when asked). ``viewer_id`` is
+    the Supportly id of the agent whose token reads the desk (their stars are kept)."""
     gone = payload.get("gone")
     ticket_wire: JSON = payload["ticket"]
     if gone:
