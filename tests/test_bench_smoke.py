@@ -82,6 +82,9 @@ async def test_bulk_desk_serves_every_ticket_once_in_the_shapes_the_client_reads
         newer = [t["id"] async for t in client.tickets(since=stamp(middle))]
         assert sorted(newer) == list(range(100, 251))
 
+        # Listings are put together from each ticket's encoded JSON, made once: they decode to the ticket itself.
+        assert next(t for t in tickets if t["id"] == 7) == desk.ticket_json(7, url)
+
         thread = desk.thread(7)
         replies, comments = await client.replies(7), await client.comments(7)
         ticket = sb.SBTicket.model_validate(next(t for t in tickets if t["id"] == 7))
