@@ -22,8 +22,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -289,7 +287,7 @@ async def wait_for_stop_signal() -> None:
 async def cmd_db_upgrade(args: argparse.Namespace, out: Output) -> None:
     settings = load_settings()
     await db.upgrade(settings.database_url)
-    head = ScriptDirectory.from_config(db.alembic_config(settings.database_url)).get_current_head()
+    head = db.head_revision(settings.database_url)
     database = masked_url(settings.database_url)
     out.result(
         f"Database {database} is at the latest schema (revision {head}).\n"
@@ -613,7 +611,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(err))
     except ApiError as err:
         return fail(api_error_message(err))
-    except CommandError as err:
+    except db.SchemaMigrationError as err:
         return fail(f"migrating {database} failed: {err}")
     except SQLAlchemyError as err:
         detail = str(getattr(err, "orig", None) or err).strip().splitlines() or [type(err).__name__]

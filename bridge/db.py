@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 import migrations
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# alembic is imported where it is used: it is a fifth of the command line's start-up, and a command that does not
+# migrate (``migrate`` with AUTO_MIGRATE=false, say) should not pay for it.
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 
@@ -54,8 +58,14 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+class SchemaMigrationError(Exception):
+    """alembic could not migrate the schema (its message says why)."""
+
+
 def alembic_config(url: str) -> Config:
     """Return an alembic config for the project's migrations pointed at ``url``."""
+    from alembic.config import Config
+
     cfg = Config(str(MIGRATIONS_DIR / "alembic.ini"))
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["database_url"] = url
@@ -64,12 +74,28 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade_sync(url: str, revision: str = "head") -> None:
+    """Migrate the schema to ``revision``; :class:`SchemaMigrationError` if alembic cannot."""
+    from alembic import command
+    from alembic.util import CommandError
+
     ensure_sqlite_dir(url)
-    command.upgrade(alembic_config(url), revision)
+    try:
+        command.upgrade(alembic_config(url), revision)
+    except CommandError as err:
+        raise SchemaMigrationError(str(err)) from err
 
 
 def downgrade_sync(url: str, revision: str = "base") -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(url), revision)
+
+
+def head_revision(url: str) -> str | None:
+    """The newest revision of the project's migrations."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
 
 
 async def upgrade(url: str, revision: str = "head") -> None:

@@ -9,6 +9,7 @@ import re
 import shlex
 import shutil
 import socket
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from alembic.script import ScriptDirectory
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from bridge import appkeys, db
@@ -138,6 +139,40 @@ def test_db_upgrade_tells_what_to_do_next(
     assert code == 0
     assert "latest schema" in out
     assert "supportly-bridge serve" in out
+
+
+def test_db_upgrade_of_a_database_from_an_unknown_schema_fails_with_alembics_reason(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fresh_database_url: str
+) -> None:
+    # A database some newer bridge migrated: its revision is not among this bridge's migrations.
+    db.upgrade_sync(fresh_database_url)
+
+    async def stamp_unknown() -> None:
+        engine = db.make_engine(fresh_database_url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text("UPDATE alembic_version SET version_num = 'f00dcafe'"))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(stamp_unknown())
+    monkeypatch.setenv("DATABASE_URL", fresh_database_url)
+    code, out, err = run(capsys, "db", "upgrade")
+    assert_clean_failure(code, out, err, "migrating")
+    assert "f00dcafe" in err
+
+
+def test_the_command_line_starts_without_loading_alembic() -> None:
+    # alembic is a fifth of the start-up; only commands that migrate load it.
+    probe = "import sys, bridge.cli; print(sorted(m for m in sys.modules if m.startswith('alembic')))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    assert done.stdout.strip() == "[]"
 
 
 def test_commands_on_an_unreachable_database_fail_cleanly(
