@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,7 @@ from bridge.migration.source import (
     Batch,
     BatchResult,
     BulkLoading,
+    Closing,
     LoadResult,
     Preparing,
     Record,
@@ -83,6 +85,27 @@ async def _closing(stream: AsyncIterator[Batch]) -> AsyncIterator[AsyncIterator[
         close = getattr(stream, "aclose", None)
         if close is not None:
             await close()
+
+
+T = TypeVar("T")
+
+
+async def _unless_cancelled(work: Callable[[], Awaitable[T]], cancel: asyncio.Event) -> T:
+    """``work()``'s result, or :class:`JobCancelled` as soon as ``cancel`` is set (``work`` is then cancelled)."""
+    if cancel.is_set():
+        raise JobCancelled
+    working = asyncio.ensure_future(work())
+    cancelled = asyncio.ensure_future(cancel.wait())
+    try:
+        await asyncio.wait({working, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (working, cancelled):
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(working, cancelled, return_exceptions=True)
+    if cancel.is_set():
+        raise JobCancelled
+    return working.result()
 
 
 def _check_batch_results(results: Sequence[BatchResult] | None, records: Sequence[Record]) -> None:
@@ -237,6 +260,8 @@ class Engine:
             if keeper is not None:
                 keeper.cancel()
                 await asyncio.gather(keeper, return_exceptions=True)
+            if isinstance(source, Closing):
+                await source.aclose()
 
     async def _run(
         self,
@@ -251,7 +276,9 @@ class Engine:
             if options.dry_run:
                 await self._save_progress(state, lease_seconds=DRY_RUN_LEASE_SECONDS)
             if not state.totals:
-                state.totals = {str(k): int(v) for k, v in (await source.estimate(options)).items()}
+                # Counting a big desk takes a while (every customer is listed): a cancel does not wait for it.
+                estimate = await _unless_cancelled(partial(source.estimate, options), cancel)
+                state.totals = {str(k): int(v) for k, v in estimate.items()}
                 await self._save_progress(state)
             phases = list(source.phases)
             for phase in phases:
@@ -384,20 +411,7 @@ class Engine:
             fetched = await anext(stream, None)
             return None if fetched is None else await self._prepare(account_id, source, fetched, options)
 
-        if cancel.is_set():
-            raise JobCancelled
-        reading = asyncio.ensure_future(fetch())
-        cancelled = asyncio.ensure_future(cancel.wait())
-        try:
-            await asyncio.wait({reading, cancelled}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (reading, cancelled):
-                if not task.done():
-                    task.cancel()
-            await asyncio.gather(reading, cancelled, return_exceptions=True)
-        if cancel.is_set():
-            raise JobCancelled
-        return reading.result()
+        return await _unless_cancelled(fetch, cancel)
 
     def _lookup(self, account_id: int) -> RefLookup:
         """The account's committed external references, for a source reading or preparing outside a batch."""

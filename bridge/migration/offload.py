@@ -15,6 +15,10 @@ and sends each item it yields back, pickled, and the parent yields them in order
 * **Lifetime:** closing the parent's stream (the end of a phase, a cancel, an error) kills the child; a child
   whose parent died sees its stdin close and exits at once.
 * **Loop:** the child runs on the same kind of event loop as the parent (:mod:`bridge.loop`).
+* **Started ahead:** a child takes most of a second to start (Python, pydantic, the target's module). A source that
+  knows it will need one can :func:`start_child` it early, while other work goes on, and hand it to
+  :func:`stream_in_child`: the child imports the target's module at once, then waits for its request. A child
+  started ahead and never asked exits after ``idle_seconds``; one that is gone by then is replaced.
 
 Run as ``python -m bridge.migration.offload``, this module is the child.
 """
@@ -42,6 +46,8 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 """The folder holding ``bridge``, ``providers`` and ``mappings``: the child imports the target from it."""
 
 ITEM, ERROR, END = "item", "error", "end"
+IDLE_SECONDS = 900.0
+"""How long a child started ahead (:func:`start_child`) waits for its request before it exits."""
 
 
 class OffloadError(RuntimeError):
@@ -67,22 +73,39 @@ def _child_environment() -> dict[str, str]:
     return env
 
 
-async def stream_in_child(target: str, argument: Any, *, log_level: str = "info") -> AsyncGenerator[Any, None]:
-    """Yield what the async generator function ``target`` yields for ``argument``, run in a child process."""
-    process = await asyncio.create_subprocess_exec(
+async def start_child(target: str, *, idle_seconds: float = IDLE_SECONDS) -> asyncio.subprocess.Process:
+    """Start a child for ``target`` ahead of its request (see the module docstring); pass it to
+    :func:`stream_in_child`, or kill it. Only the target's name is on its command line, never an argument."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         __name__,
+        target,
+        repr(idle_seconds),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         env=_child_environment(),
         limit=_READ_LIMIT,
     )
-    assert process.stdin is not None
-    assert process.stdout is not None
+
+
+async def stream_in_child(
+    target: str, argument: Any, *, log_level: str = "info", started: asyncio.subprocess.Process | None = None
+) -> AsyncGenerator[Any, None]:
+    """Yield what the async generator function ``target`` yields for ``argument``, run in a child process
+    (``started``: one :func:`start_child` started for ``target``, used if it is still waiting)."""
+    request = _frame(target, (argument, log_level, loop.running_choice()))
+    process = started if started is not None and started.returncode is None else await start_child(target)
     try:
-        process.stdin.write(_frame(target, (argument, log_level, loop.running_choice())))
-        await process.stdin.drain()
+        if not await _ask(process, request):
+            if process is not started:
+                raise OffloadError(f"the reader process for {target} closed its input")
+            # The child started ahead stopped waiting just now: start another.
+            await _kill(process)
+            process = await start_child(target)
+            if not await _ask(process, request):
+                raise OffloadError(f"the reader process for {target} closed its input")
+        assert process.stdout is not None
         while True:
             try:
                 (size,) = _HEADER.unpack(await process.stdout.readexactly(_HEADER.size))
@@ -97,19 +120,35 @@ async def stream_in_child(target: str, argument: Any, *, log_level: str = "info"
             else:
                 return
     finally:
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-        await process.wait()
+        await _kill(process)
+
+
+async def _ask(process: asyncio.subprocess.Process, request: bytes) -> bool:
+    """Send the request; False if the child is no longer reading."""
+    assert process.stdin is not None
+    try:
+        process.stdin.write(request)
+        await process.stdin.drain()
+    except ConnectionError:
+        return False
+    return True
+
+
+async def _kill(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+    await process.wait()
 
 
 # -- the child ---------------------------------------------------------------------------------------------------
 
 
-def _read_frame(stream: IO[bytes]) -> bytes:
+def _read_frame(stream: IO[bytes]) -> bytes | None:
+    """The request, or None if the parent closed our stdin without one (it died, or never needed us)."""
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
-        raise OffloadError("no request on stdin")
+        return None
     (size,) = _HEADER.unpack(header)
     return stream.read(size)
 
@@ -150,12 +189,29 @@ async def _serve(generate: Callable[[Any], AsyncIterator[Any]], argument: Any, o
     send(_frame(END, None))
 
 
+def _import_ahead(target: str) -> None:
+    """Import the module of a target named on the command line (a child started ahead); an error waits for the
+    request, which resolves the target again and reports it."""
+    with contextlib.suppress(Exception):
+        importlib.import_module(target.partition(":")[0])
+
+
 def main() -> None:
     stdin = sys.stdin.buffer
     # The frames own file descriptor 1; anything printed goes to stderr with the logs.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
+    idle: threading.Timer | None = None
+    if len(sys.argv) == 3:  # started ahead: TARGET IDLE_SECONDS
+        _import_ahead(sys.argv[1])
+        idle = threading.Timer(float(sys.argv[2]), os._exit, args=(0,))
+        idle.daemon = True
+        idle.start()
     request = _read_frame(stdin)
+    if idle is not None:
+        idle.cancel()
+    if request is None:
+        return
     target, (argument, log_level, loop_choice) = pickle.loads(request)
     configure_logging(log_level, stream=sys.stderr)
     _exit_when_orphaned(stdin)

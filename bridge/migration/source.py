@@ -111,6 +111,14 @@ class Preparing(Protocol):
 
 
 @runtime_checkable
+class Closing(Protocol):
+    """A source that holds something beyond its batch streams (a reader process started ahead, say): the engine
+    closes it when a run ends, however it ends."""
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
 class BulkLoading(Protocol):
     """A source that can load a whole batch with a few set-based writes.
 

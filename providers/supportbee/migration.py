@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from bridge.errors import Unprocessable
 from bridge.logs import get_logger
-from bridge.migration.offload import stream_in_child
+from bridge.migration.offload import start_child, stream_in_child
 from bridge.migration.source import Batch, BatchResult, LoadResult, Outcome, Record, RefLookup, RunOptions, SkipRecord
 from bridge.models import (
     AccountUser,
@@ -83,6 +83,8 @@ EVENT_ATTACHMENT_FAILED = "supportbee_migration_attachment_failed"
 EVENT_PLACEHOLDER = "supportbee_migration_placeholder"
 EVENT_ALIAS = "supportbee_migration_alias"
 
+READ_TICKETS = f"{reading_module.__name__}:read_tickets"
+"""What the reader process runs (``MIGRATION_READER=process``)."""
 PHASES: tuple[str, ...] = (
     "agents",
     "teams",
@@ -156,6 +158,8 @@ class SupportBeeSource:
         self._viewer: sb.SBUser | None = None
         self._viewer_checked = False
         self._viewer_agent_id: int | None = None
+        self._reader_ahead: asyncio.subprocess.Process | None = None
+        """The reader process, started while the people phases run (it takes most of a second to start)."""
 
     # -- checks ---------------------------------------------------------------------------------------------
 
@@ -196,23 +200,39 @@ class SupportBeeSource:
             return None
 
     async def estimate(self, options: RunOptions) -> Mapping[str, int]:
-        counts: dict[str, int] = {}
-        people = len([u async for u in self.client.users()])
+        """How many records each phase will see; the lists are asked for together (they are independent)."""
+        await self._start_reader_ahead()
+
+        async def count(listing: AsyncIterator[Any]) -> int:
+            return len([item async for item in listing])
+
+        client, since = self.client, options.since
+        listings = [client.users(), client.teams(), client.labels(), client.snippets(), client.emails()]
+        listings += [client.filters()]
         if options.sample is None:
-            people += len([g async for g in self.client.customer_groups()])
-            people += len([c async for c in self.client.customers()])
-        counts["agents"] = people
-        counts["teams"] = len([t async for t in self.client.teams()])
-        counts["labels"] = len([x async for x in self.client.labels()])
-        counts["canned_responses"] = len([x async for x in self.client.snippets()])
-        counts["inboxes"] = len([x async for x in self.client.emails()])
-        counts["automation_rules"] = len([x async for x in self.client.filters()])
-        base = await self.client.count_tickets(since=options.since)
-        with_spam = await self.client.count_tickets(since=options.since, spam=True)
-        with_trash = await self.client.count_tickets(since=options.since, trash=True)
+            listings += [client.customer_groups(), client.customers()]
+        sizes = await gather_or_cancel(
+            client.count_tickets(since=since),
+            client.count_tickets(since=since, spam=True),
+            client.count_tickets(since=since, trash=True),
+            *(count(listing) for listing in listings),
+        )
+        base, with_spam, with_trash, users, teams, labels, snippets, emails, filters, *customers = sizes
         tickets = max(base, with_spam + with_trash - base)
-        counts["tickets"] = tickets if options.sample is None else min(tickets, options.sample)
-        return counts
+        return {
+            "agents": users + sum(customers),
+            "teams": teams,
+            "labels": labels,
+            "canned_responses": snippets,
+            "inboxes": emails,
+            "automation_rules": filters,
+            "tickets": tickets if options.sample is None else min(tickets, options.sample),
+        }
+
+    async def _start_reader_ahead(self) -> None:
+        """Start the reader process now, so it is ready when the tickets phase comes (it takes most of a second)."""
+        if self.reader == "process" and self._reader_ahead is None:
+            self._reader_ahead = await start_child(READ_TICKETS)
 
     # -- reading --------------------------------------------------------------------------------------------
 
@@ -236,6 +256,7 @@ class SupportBeeSource:
         return self._chunked(phase, [(kind, read)], cursor)
 
     async def _people_batches(self, cursor: Mapping[str, Any] | None, options: RunOptions) -> AsyncIterator[Batch]:
+        await self._start_reader_ahead()
         await self.viewer()  # asked here, outside any write transaction, and only once
         steps: list[tuple[str, Any]] = [("agent", self.client.users)]
         if options.sample is None:
@@ -305,12 +326,22 @@ class SupportBeeSource:
                 viewer_id=self._viewer_agent_id,
             )
             if self.reader == "process":
-                stream = stream_in_child(f"{reading_module.__name__}:read_tickets", reading, log_level=self.log_level)
+                started, self._reader_ahead = self._reader_ahead, None
+                stream = stream_in_child(READ_TICKETS, reading, log_level=self.log_level, started=started)
             else:
                 stream = read_tickets_with(reading, self.client.api.http)
         async with contextlib.aclosing(stream) as batches:
             async for batch in batches:
                 yield batch
+
+    async def aclose(self) -> None:
+        """Stop a reader process started ahead that the run did not get to use (it failed, or was cancelled)."""
+        started, self._reader_ahead = self._reader_ahead, None
+        if started is not None and started.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                started.kill()
+        if started is not None:
+            await started.wait()
 
     async def _viewer_agent(self, viewer: sb.SBUser | None, lookup: RefLookup, options: RunOptions) -> int | None:
         """The Supportly agent of the token's owner (their stars are kept on the tickets), from committed data."""

@@ -10,6 +10,12 @@ from typing import Any
 
 from bridge.outbound import FatalSourceError
 
+# A test names a file here to learn when a reader process has imported this module (a child started ahead does so
+# before it is asked for anything).
+_MARK = os.environ.get("OFFLOAD_TARGETS_IMPORT_MARK")
+if _MARK:
+    Path(_MARK).write_text(str(os.getpid()))
+
 
 async def numbered(count: int) -> AsyncIterator[dict[str, Any]]:
     for n in range(count):
@@ -53,3 +59,8 @@ async def tells_its_environment(secret: str) -> AsyncIterator[bool]:
 
 async def loop_kind(_: Any) -> AsyncIterator[str]:
     yield type(asyncio.get_running_loop()).__module__.split(".")[0]
+
+
+async def its_pid(count: int) -> AsyncIterator[tuple[int, int]]:
+    for n in range(count):
+        yield os.getpid(), n

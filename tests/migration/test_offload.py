@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.migration.offload import OffloadError, stream_in_child
+from bridge.migration.offload import OffloadError, start_child, stream_in_child
 from bridge.outbound import FatalSourceError
 
 TARGETS = "tests.migration.offload_targets"
@@ -112,6 +112,48 @@ async def test_a_reader_whose_parent_was_killed_exits() -> None:
         with contextlib.suppress(ProcessLookupError):
             parent.kill()
         await parent.wait()
+
+
+async def test_a_reader_started_ahead_loads_its_module_before_it_is_asked_and_then_serves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mark = tmp_path / "imported"
+    monkeypatch.setenv("OFFLOAD_TARGETS_IMPORT_MARK", str(mark))
+    started = await start_child(f"{TARGETS}:its_pid")
+    deadline = time.monotonic() + 30
+    while not mark.exists():
+        assert time.monotonic() < deadline, "the reader started ahead never imported its target's module"
+        await asyncio.sleep(0.02)
+    assert int(mark.read_text()) == started.pid
+    got = [item async for item in stream_in_child(f"{TARGETS}:its_pid", 3, started=started)]
+    assert got == [(started.pid, 0), (started.pid, 1), (started.pid, 2)]
+    assert started.returncode is not None
+
+
+async def test_a_reader_started_ahead_that_stopped_waiting_is_replaced() -> None:
+    started = await start_child(f"{TARGETS}:its_pid", idle_seconds=0.2)
+    assert await asyncio.wait_for(started.wait(), 30) == 0, "it exits by itself when never asked"
+    got = [item async for item in stream_in_child(f"{TARGETS}:its_pid", 2, started=started)]
+    assert [n for _, n in got] == [0, 1]
+    assert {pid for pid, _ in got} != {started.pid}
+
+
+async def test_a_reader_started_ahead_exits_quietly_when_its_parent_lets_it_go() -> None:
+    started = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bridge.migration.offload",
+        f"{TARGETS}:its_pid",
+        "900",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert started.stdin is not None
+    started.stdin.close()
+    _, err = await asyncio.wait_for(started.communicate(), 30)
+    assert (started.returncode, err.decode()) == (0, "")
 
 
 async def test_the_argument_is_not_on_the_readers_command_line_or_in_its_environment() -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from bridge import appkeys
+from bridge.migration import offload
 from fixtures.supportbee.server import (
     DEFAULT_TOKEN,
     Attachment,
@@ -33,6 +34,7 @@ from fixtures.supportbee.server import (
     Ticket,
     stamp,
 )
+from providers.supportbee import migration
 from tests.conftest import Tenant
 from tests.providers.supportbee.conftest import SBDesk, bind
 
@@ -429,6 +431,52 @@ async def test_cancel_takes_effect_while_the_desk_is_slow_to_answer(tenant: Tena
             done = await wait(tenant, job_id, seconds=3)
             assert done["status"] == "cancelled"
             assert time.monotonic() - asked < 2
+        finally:
+            hold.release.set()
+            await settle(tenant)
+
+
+class HoldTeams:
+    """Hold the desk's answer to ``/teams`` (a people phase, before any ticket) until released."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.held = asyncio.Event()
+
+    async def __call__(self, seen: Seen) -> None:
+        if seen.path == "/teams":
+            self.held.set()
+            await self.release.wait()
+
+
+@pytest.mark.migration_reader("process")
+async def test_a_job_that_ends_before_its_tickets_leaves_no_reader_process_behind(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader process starts with the job (it is ready by the tickets phase); a job cancelled or failed before
+    the tickets stops it rather than leaving it waiting. The cancel comes while the desk is still being counted
+    (``/teams`` is held): it does not wait for the count."""
+    started: list[asyncio.subprocess.Process] = []
+
+    async def recording_start_child(target: str, **kwargs: Any) -> asyncio.subprocess.Process:
+        process = await offload.start_child(target, **kwargs)
+        started.append(process)
+        return process
+
+    monkeypatch.setattr(migration, "start_child", recording_start_child)
+    hold = HoldTeams()
+    fixture = SupportBeeFixture(tickets=4, on_request=hold)
+    async with fixture.serve() as url:
+        try:
+            job = await start(tenant, url)
+            await asyncio.wait_for(hold.held.wait(), 30)
+            assert len(started) == 1, "started with the job, before the tickets phase"
+            assert started[0].returncode is None
+            await tenant.call("POST", f"/data_migrations/{job['id']}/cancel", expect=200)
+            assert (await wait(tenant, job["id"], seconds=3))["status"] == "cancelled"
+            assert not hold.release.is_set()
+            assert await asyncio.wait_for(started[0].wait(), 5) is not None
+            assert not any(seen.path == "/tickets" and "page" in seen.query for seen in fixture.requests)
         finally:
             hold.release.set()
             await settle(tenant)
