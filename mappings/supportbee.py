@@ -878,6 +878,26 @@ def summarize(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
+def is_summary_of(summary: Any, text: str | None) -> bool:
+    """``summary == summarize(text)``, mostly without building the summary (it splits the text into words).
+
+    The usual text's only whitespace is single spaces and paragraph breaks: if turning its breaks into spaces gives
+    ``summary``, and ``summary`` has no whitespace but single spaces inside it, each of the text's runs of
+    whitespace was one space or one break, and the summary is the text's. Anything else is checked in full.
+    """
+    if (
+        isinstance(summary, str)
+        and text
+        and summary == text.replace("\n\n", " ")
+        and summary.isprintable()  # no newline, tab or other Unicode whitespace but the ASCII space
+        and "  " not in summary
+        and summary[0] != " "
+        and summary[-1] != " "
+    ):
+        return True
+    return bool(summary == summarize(text))
+
+
 def _keep(
     *,
     wire: Mapping[str, Any],
@@ -1507,7 +1527,7 @@ def _content_to_message(
         shadow["html"] = {"wire": content.html, "canonical": text}
     if shadow:
         sb["shadow"] = shadow
-    if summary is not _MISSING and summary != summarize(text):
+    if summary is not _MISSING and not is_summary_of(summary, text):
         sb["summary"] = summary
     content_extra = (
         content.model_dump(
@@ -1913,7 +1933,7 @@ def ticket_to_canonical(*, ticket: SBTicket, viewer_id: int | None = None) -> Ti
         created_at=ticket.created_at,
         extra_kept={},
     )
-    if "summary" in wire and wire["summary"] != summarize(message_data.content):
+    if "summary" in wire and not is_summary_of(wire["summary"], message_data.content):
         block["summary"] = wire["summary"]
     fields: dict[str, Any] = {
         "display_id": ticket.id,

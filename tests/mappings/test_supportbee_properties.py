@@ -234,3 +234,19 @@ def test_any_ticket_maps_to_canonical_and_back_field_by_field(
         agent_id = desk.internal("agent", str(agent["id"]))
         assert agent_id is not None
         assert sb.agent_to_user(agent=desk.agents[agent_id], legacy=desk.legacy).to_wire() == agent
+
+
+# Texts made of words and the whitespace real texts have: spaces, paragraph breaks, lone newlines, tabs, NBSP.
+summary_texts = st.lists(
+    st.sampled_from(["word", "Word.", "é", "--", " ", "  ", "\n", "\n\n", "\n\n\n", "\t", "\u00a0", "\r\n"]),
+    max_size=12,
+).map("".join)
+
+
+@given(summary_texts, st.sampled_from(["summarized", "breaks as spaces", "other"]), texts)
+def test_the_summary_check_agrees_with_summarizing_the_text(text: str, kind: str, other: str) -> None:
+    # The mapping keeps a wire summary only when it is not the text's own summary; the quick check must agree
+    # with building the summary in every case, including the ones its fast path rejects.
+    summary = {"summarized": sb.summarize(text), "breaks as spaces": text.replace("\n\n", " "), "other": other}[kind]
+    assert sb.is_summary_of(summary, text) == (summary == sb.summarize(text))
+    assert sb.is_summary_of(None, text) is False
