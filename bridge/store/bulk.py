@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import JSON, Table, func, insert, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
 from bridge.errors import Unprocessable
@@ -94,6 +95,37 @@ def _uniform(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             value = defaults[key]
             row[key] = value(None) if callable(value) else value
     return rows
+
+
+def _sqlite_time_text(value: dt.datetime | None) -> str | None:
+    """A time as SQLite stores it for :class:`~bridge.models.UTCDateTime`: naive UTC text with microseconds."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+_TIME_SAMPLES = (
+    dt.datetime(2015, 6, 1, 9, 30, tzinfo=dt.UTC),
+    dt.datetime(1999, 12, 31, 23, 59, 59, 123456, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+    dt.datetime(2024, 2, 29, 0, 0, 1, 7, tzinfo=dt.timezone(dt.timedelta(hours=13))),
+)
+
+
+def _processor(kind: TypeEngine[Any], dialect: Dialect) -> Processor | None:
+    """How SQLAlchemy binds a value of ``kind`` on ``dialect``, or an equal shortcut: on SQLite a time goes through
+    two Python-level steps (UTC, then text) that one C-level ``isoformat`` does, if it gives the same text (checked
+    on sample times each time, so a SQLAlchemy that stores times otherwise gets its own processor back)."""
+    process = kind.dialect_impl(dialect).bind_processor(dialect)
+    if (
+        dialect.name == "sqlite"
+        and isinstance(kind, UTCDateTime)
+        and process is not None
+        and all(_sqlite_time_text(sample) == process(sample) for sample in _TIME_SAMPLES)
+    ):
+        return _sqlite_time_text
+    return process
 
 
 def _memoized(kind: TypeEngine[Any], process: Processor | None) -> Processor | None:
@@ -225,7 +257,7 @@ class BulkImportWrites(ConversationWrites):
         # The dialect's own type, as SQLAlchemy binds it: a time on SQLite becomes its text form there (the generic
         # type's processor would hand sqlite3 a datetime, stored in another format than the ORM's).
         types = [table.c[name].type for name in columns]
-        processors = [_memoized(kind, kind.dialect_impl(dialect).bind_processor(dialect)) for kind in types]
+        processors = [_memoized(kind, _processor(kind, dialect)) for kind in types]
         pairs = list(zip(columns, processors, strict=True))
         records = [tuple(row[name] if fn is None else fn(row[name]) for name, fn in pairs) for row in rows]
         driver = (await connection.get_raw_connection()).driver_connection

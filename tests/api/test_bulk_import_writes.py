@@ -9,12 +9,15 @@ import datetime as dt
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import text
+from sqlalchemy.dialects import sqlite
 
 from bridge.errors import Unprocessable
-from bridge.models import Conversation
+from bridge.models import Conversation, UTCDateTime
 from bridge.schemas import AttachmentData, ConversationData, MessageData
-from bridge.store import ConversationImport
+from bridge.store import ConversationImport, bulk
 from tests.conftest import Tenant
 
 T0 = dt.datetime(2015, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -193,3 +196,22 @@ async def test_bulk_written_times_are_stored_as_the_orm_stores_them(tenant: Tena
         )
         stored = {content: created for content, created in found}
     assert stored["bulk"] == stored["orm"]
+
+
+@given(
+    st.datetimes(
+        # hypothesis bounds are naive (the zones come from ``timezones``)
+        min_value=dt.datetime(1, 1, 2),  # noqa: DTZ001
+        max_value=dt.datetime(9999, 12, 30),  # noqa: DTZ001
+        timezones=st.one_of(st.none(), st.timezones()),
+    )
+)
+def test_the_bulk_sqlite_time_text_is_sqlalchemys_for_any_time(moment: dt.datetime) -> None:
+    # Bulk inserts bind SQLite times with one isoformat instead of SQLAlchemy's two Python-level steps: the text
+    # must be the ORM's exactly (SQLite compares times as text), in any zone, naive ones taken as UTC.
+    dialect = sqlite.dialect()
+    orm = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    fast = bulk._processor(UTCDateTime(), dialect)
+    assert orm is not None
+    assert fast is bulk._sqlite_time_text
+    assert fast(moment) == orm(moment)
