@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy.engine import make_url
 
 from bridge import appkeys, db
@@ -25,6 +27,10 @@ from bridge.app import create_app
 from bridge.schemas import ContactData
 from bridge.settings import Settings
 from bridge.store import Store
+
+# Hypothesis keeps caches under ./.hypothesis by default; pyproject's ``norecursedirs`` replaces pytest's default
+# ignores, so such a folder in the work tree makes every later collection warn (an error under filterwarnings).
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "supportly-bridge-hypothesis")
 
 
 def _pg_admin_dsn(url: str) -> tuple[str, str]:

@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.configuration import set_hypothesis_home_dir
 from structlog.testing import capture_logs
 
 from mappings import supportbee as sb
 from tests.mappings.supportbee_desk import SimulatedDesk
-
-# Hypothesis keeps caches under ./.hypothesis by default; pyproject's ``norecursedirs`` replaces pytest's default
-# ignores, so such a folder in the work tree makes every later collection warn (an error under filterwarnings).
-set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "supportly-bridge-hypothesis")
 
 Json = dict[str, Any]
 START = dt.datetime(2015, 6, 1, tzinfo=dt.UTC)

@@ -8,7 +8,6 @@ against one running server; every example writes a new ticket into the same desk
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,15 +20,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from hypothesis.configuration import set_hypothesis_home_dir
 
 from bridge import appkeys
 from bridge.app import create_app
 from bridge.schemas import LabelData
 from bridge.settings import Settings
 from tests.conftest import make_tenant
-
-set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "supportly-bridge-hypothesis")
 
 texts = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=30).filter(
     lambda value: value.strip() != "" and value == value.strip()

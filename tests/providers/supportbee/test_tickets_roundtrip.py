@@ -3,23 +3,17 @@ subject, requester, cc/bcc, content text and html, and attachments."""
 
 from __future__ import annotations
 
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from hypothesis.configuration import set_hypothesis_home_dir
 
 from bridge.settings import Settings
 from tests.providers.supportbee import tickets_support as t
 from tests.providers.supportbee.conftest import SBDesk
-
-# Keep hypothesis' files out of the work tree (see tests/mappings/test_supportbee_properties.py).
-set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "supportly-bridge-hypothesis")
 
 # Any text but NUL (PostgreSQL refuses it; the route answers 400) with something that is not blank.
 texts = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=40).filter(
