@@ -101,6 +101,8 @@ def _sqlite_time_text(value: dt.datetime | None) -> str | None:
     """A time as SQLite stores it for :class:`~bridge.models.UTCDateTime`: naive UTC text with microseconds."""
     if value is None:
         return None
+    if value.tzinfo is dt.UTC:  # the usual case: the text without its "+00:00"
+        return value.isoformat(" ", "microseconds")[:-6]
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

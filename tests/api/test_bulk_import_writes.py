@@ -203,7 +203,7 @@ async def test_bulk_written_times_are_stored_as_the_orm_stores_them(tenant: Tena
         # hypothesis bounds are naive (the zones come from ``timezones``)
         min_value=dt.datetime(1, 1, 2),  # noqa: DTZ001
         max_value=dt.datetime(9999, 12, 30),  # noqa: DTZ001
-        timezones=st.one_of(st.none(), st.timezones()),
+        timezones=st.one_of(st.none(), st.just(dt.UTC), st.timezones()),
     )
 )
 def test_the_bulk_sqlite_time_text_is_sqlalchemys_for_any_time(moment: dt.datetime) -> None:
