@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,3 +83,31 @@ def test_upgrade_head_matches_models_and_downgrade_base_empties(empty_database: 
     assert _tables(url) <= {"alembic_version"}
     db.upgrade_sync(url)
     assert set(Base.metadata.tables) <= _tables(url)
+
+
+def test_upgrading_an_sqlite_database_gives_short_bulk_written_times_the_orms_form(empty_database: str) -> None:
+    # Bulk imports before revision 0005 stored SQLite times without fractional seconds as "YYYY-MM-DD HH:MM:SS";
+    # the ORM writes ".000000" too, and SQLite compares the two as text.
+    if not empty_database.startswith("sqlite"):
+        pytest.skip("PostgreSQL stores timestamps, not text")
+    url = empty_database
+    db.upgrade_sync(url, "0004")
+    path = make_url(url).database
+    assert path is not None
+    rows = [
+        (1, "2024-05-01 09:30:00", "2024-05-01 09:30:00.250000"),
+        (2, "2024-05-01 09:30:00.000000", "2024-05-01 09:31:07"),
+    ]
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT INTO accounts (id, name, locale, custom_attributes, status, conversation_seq, created_at, "
+            "updated_at) VALUES (?, 'Acme', 'en', '{}', 'active', 0, ?, ?)",
+            rows,
+        )
+    db.upgrade_sync(url)
+    with sqlite3.connect(path) as conn:
+        stored = conn.execute("SELECT id, created_at, updated_at FROM accounts ORDER BY id").fetchall()
+    assert stored == [
+        (1, "2024-05-01 09:30:00.000000", "2024-05-01 09:30:00.250000"),
+        (2, "2024-05-01 09:30:00.000000", "2024-05-01 09:31:07.000000"),
+    ]
