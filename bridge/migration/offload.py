@@ -101,7 +101,7 @@ async def stream_in_child(
             if process is not started:
                 raise OffloadError(f"the reader process for {target} closed its input")
             # The child started ahead stopped waiting just now: start another.
-            await _kill(process)
+            await stop_child(process)
             process = await start_child(target)
             if not await _ask(process, request):
                 raise OffloadError(f"the reader process for {target} closed its input")
@@ -120,7 +120,7 @@ async def stream_in_child(
             else:
                 return
     finally:
-        await _kill(process)
+        await stop_child(process)
 
 
 async def _ask(process: asyncio.subprocess.Process, request: bytes) -> bool:
@@ -134,7 +134,8 @@ async def _ask(process: asyncio.subprocess.Process, request: bytes) -> bool:
     return True
 
 
-async def _kill(process: asyncio.subprocess.Process) -> None:
+async def stop_child(process: asyncio.subprocess.Process) -> None:
+    """Kill a child (one :func:`start_child` started and nobody asked, say) and wait for it."""
     if process.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             process.kill()

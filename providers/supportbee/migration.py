@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from bridge.errors import Unprocessable
 from bridge.logs import get_logger
-from bridge.migration.offload import start_child, stream_in_child
+from bridge.migration.offload import start_child, stop_child, stream_in_child
 from bridge.migration.source import Batch, BatchResult, LoadResult, Outcome, Record, RefLookup, RunOptions, SkipRecord
 from bridge.models import (
     AccountUser,
@@ -159,7 +159,7 @@ class SupportBeeSource:
         self._viewer_checked = False
         self._viewer_agent_id: int | None = None
         self._reader_ahead: asyncio.subprocess.Process | None = None
-        """The reader process, started while the people phases run (it takes most of a second to start)."""
+        """The reader process, started with the job (estimate or people phases; it takes most of a second to start)."""
 
     # -- checks ---------------------------------------------------------------------------------------------
 
@@ -204,7 +204,7 @@ class SupportBeeSource:
         await self._start_reader_ahead()
 
         async def count(listing: AsyncIterator[Any]) -> int:
-            return len([item async for item in listing])
+            return sum([1 async for _ in listing])  # nothing kept but the count
 
         client, since = self.client, options.since
         listings = [client.users(), client.teams(), client.labels(), client.snippets(), client.emails()]
@@ -217,10 +217,10 @@ class SupportBeeSource:
             client.count_tickets(since=since, trash=True),
             *(count(listing) for listing in listings),
         )
-        base, with_spam, with_trash, users, teams, labels, snippets, emails, filters, *customers = sizes
+        base, with_spam, with_trash, users, teams, labels, snippets, emails, filters, *customers_and_groups = sizes
         tickets = max(base, with_spam + with_trash - base)
         return {
-            "agents": users + sum(customers),
+            "agents": users + sum(customers_and_groups),
             "teams": teams,
             "labels": labels,
             "canned_responses": snippets,
@@ -337,11 +337,8 @@ class SupportBeeSource:
     async def aclose(self) -> None:
         """Stop a reader process started ahead that the run did not get to use (it failed, or was cancelled)."""
         started, self._reader_ahead = self._reader_ahead, None
-        if started is not None and started.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                started.kill()
         if started is not None:
-            await started.wait()
+            await stop_child(started)
 
     async def _viewer_agent(self, viewer: sb.SBUser | None, lookup: RefLookup, options: RunOptions) -> int | None:
         """The Supportly agent of the token's owner (their stars are kept on the tickets), from committed data."""
