@@ -58,6 +58,8 @@ def test_benchmark_imports_a_small_desk_completely_and_prints_its_figures() -> N
 
     assert (figures["database"], figures["N"], figures["complete"]) == (kind, "200", "yes"), done.stdout
     assert number("seconds") > 0
+    fastest, slowest = (float(part) for part in figures["import runs"].split("-"))
+    assert fastest <= number("seconds") <= slowest, "a small desk is imported three times; the median run counts"
     assert number("rows/s") > 0
     assert number("baseline rows/s") > number("rows/s"), "the raw insert is the ceiling"
     assert 50 < number("peak RSS MB") < 2000, "the child's own peak RSS, in MB"
@@ -183,3 +185,29 @@ async def test_bulk_desk_speaks_http_as_a_server_should() -> None:
     assert head_answer.endswith(b"\r\n\r\n"), "a HEAD answer has headers only"
     assert refused.startswith(b"HTTP/1.1 400 Bad Request")
     assert refused.count(b"HTTP/1.1") == 1, "a request that cannot be read closes the connection"
+
+
+async def test_a_pregenerated_desk_answers_exactly_what_a_generating_one_does() -> None:
+    # The benchmark's desk encodes its answers before it listens; the client must not be able to tell (fixture: a
+    # generated desk of 12 tickets, files on every 5th).
+    paths = [f"/tickets/{n}/{part}" for n in range(1, 13) for part in ("replies", "comments")]
+    paths += ["/tickets?per_page=5&page=2", "/tickets/7", "/tickets/13/replies", "/users?with_roles=customer"]
+    async with (
+        serve(BulkDesk(12, attachments_every=5), token="smoke") as plain,
+        serve(BulkDesk(12, attachments_every=5), token="smoke", pregenerate=True) as ready,
+        aiohttp.ClientSession() as http,
+    ):
+
+        async def read(url: str, path: str) -> tuple[int, bytes]:
+            async with http.get(f"{url}{path}", params={"auth_token": "smoke"}) as response:
+                return response.status, (await response.read()).replace(url.encode(), b"ORIGIN")
+
+        for path in paths:
+            assert await read(ready, path) == await read(plain, path), path
+        status, body = await read(ready, "/tickets/5/replies")
+        assert status == 200
+        assert b"ORIGIN/attachments/" in body, "files name the desk they are served from"
+        async with http.post(f"{ready}/tickets/1/replies", params={"auth_token": "smoke"}) as response:
+            assert response.status == 405
+        async with http.get(f"{ready}/tickets/1/replies", params={"auth_token": "nope"}) as response:
+            assert response.status == 401
