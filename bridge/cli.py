@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
+import logging
+import os
 import shlex
 import signal
 import socket
@@ -18,7 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 from aiohttp import web
@@ -623,5 +626,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def run() -> NoReturn:
+    """The command (``supportly-bridge``, ``python -m bridge.cli``): :func:`main`, then the process ends at once.
+
+    A finished command has closed its connections, stopped its child processes and written its files. Tearing the
+    interpreter down after it (every loaded module's objects freed one by one: SQLAlchemy's, pydantic's, aiohttp's)
+    took 0.15-0.4 s here for nothing, on every command. Output and logs are flushed first; an error ``main`` does
+    not handle still ends the ordinary way, with its traceback."""
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader that went away (``| head``), a closed stream
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

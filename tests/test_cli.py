@@ -441,6 +441,48 @@ class Server:
         return code
 
 
+def test_the_program_ends_with_all_its_output_and_the_command_s_exit_status(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    """``python -m bridge.cli`` ends its process without tearing the interpreter down (``bridge.cli.run``): every
+    line printed still arrives, on stdout or stderr (both pipes here), and the exit status is the command's."""
+    env = {k: v for k, v in os.environ.items() if k.upper() not in {n.upper() for n in Settings.model_fields}}
+    env.update(
+        DATABASE_URL=fresh_database_url,
+        LOG_LEVEL="warning",
+        ATTACHMENTS_DIR=str(tmp_path / "attachments"),
+        BRIDGE_DATA_DIR=str(tmp_path / "data"),
+        PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    )
+
+    def program(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bridge.cli", *argv],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    made = program("accounts", "create", "--name", "Acme")
+    assert made.returncode == 0, made.stderr
+    lines = made.stdout.splitlines()
+    assert re.fullmatch(r"Created account \d+ \(Acme\)\.", lines[0])
+    assert lines[-1].strip().startswith("supportly-bridge agents create --account ")
+    account_id = int(lines[0].split()[2])
+
+    as_json = program("accounts", "create", "--name", "Beta", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["account_id"] == account_id + 1
+
+    refused = program("migrate", "supportbee", "--account", "999", "--base-url", "http://127.0.0.1:9", "--token", "t")
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    assert "supportly-bridge: error: account 999 does not exist" in refused.stderr
+
+
 async def test_serve_demo_prints_a_working_url_and_token(fresh_database_url: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k.upper() not in {n.upper() for n in Settings.model_fields}}
     env.update(

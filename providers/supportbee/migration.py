@@ -94,7 +94,10 @@ PHASES: tuple[str, ...] = (
     "automation_rules",
     "tickets",
 )
-BATCH_SIZE = 50
+BATCH_SIZE = 250
+"""Records per batch in the phases before the tickets (which go a listing page at a time). A batch is a transaction
+with the job's progress and checkpoint: about 18 ms of its own on SQLite, a third of the people phase at 50 a batch
+(1,000 customers set-based, 0.7 s against 0.4 s at 250)."""
 DRY_RUN_VIEWER_ID = 0
 """Stands for the token owner's agent in a dry run, which commits nothing (see ``_viewer_agent``)."""
 DEFAULT_INBOX_REF = "default"
