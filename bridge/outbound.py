@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
 import orjson
@@ -602,37 +602,60 @@ async def gather_or_cancel(*aws: Awaitable[T]) -> list[T]:
             await asyncio.gather(*pending, return_exceptions=True)
 
 
-async def read_ahead(items: AsyncIterator[T], depth: int = 1) -> AsyncGenerator[T, None]:
-    """Yield ``items`` while a background task already reads up to ``depth`` more.
+class ReadAhead(Generic[T]):
+    """The items of ``items``, read by a task that starts at once and keeps up to ``depth`` items ahead.
 
-    A migration writes one page while the next is fetched, so the network and the database overlap; memory
-    stays bounded by ``depth`` items. An error of the reader is raised where its item would have been yielded;
-    closing this generator cancels the reader.
+    A migration writes one page while the next is fetched, so the network and the database overlap; memory stays
+    bounded by ``depth`` items. An error of the reader is raised where its item would have come. :meth:`aclose`
+    stops the reader and closes ``items``: whoever makes one closes it (``contextlib.aclosing``), used or not.
     """
-    queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue(maxsize=max(1, depth))
 
-    async def pump() -> None:
+    def __init__(self, items: AsyncIterator[T], depth: int = 1) -> None:
+        self._items = items
+        self._queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue(maxsize=max(1, depth))
+        self._finished = False
+        self._task = asyncio.ensure_future(self._pump())
+
+    async def _pump(self) -> None:
         try:
-            async for item in items:
-                await queue.put((True, item))
+            async for item in self._items:
+                await self._queue.put((True, item))
         except Exception as err:  # noqa: BLE001 - handed to the consumer, raised there
-            await queue.put((False, err))
+            await self._queue.put((False, err))
             return
-        await queue.put((False, None))
+        await self._queue.put((False, None))
 
-    task = asyncio.ensure_future(pump())
-    try:
-        while True:
-            more, value = await queue.get()
-            if not more:
-                if value is not None:
-                    raise value
-                return
-            yield value
-    finally:
-        if not task.done():
-            task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    def __aiter__(self) -> ReadAhead[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._finished:
+            raise StopAsyncIteration
+        more, value = await self._queue.get()
+        if more:
+            item: T = value
+            return item
+        self._finished = True
+        if value is not None:
+            raise value
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        self._finished = True
+        if not self._task.done():
+            self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        close = getattr(self._items, "aclose", None)
+        if close is not None:
+            await close()
+
+
+async def read_ahead(items: AsyncIterator[T], depth: int = 1) -> AsyncGenerator[T, None]:
+    """Yield ``items`` while a task already reads up to ``depth`` more (a :class:`ReadAhead` made when the first
+    item is asked for); closing this generator stops the reader."""
+    async with contextlib.aclosing(ReadAhead(items, depth)) as ahead:
+        async for item in ahead:
+            yield item
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from bridge.models import (
 from bridge.outbound import (
     JSON,
     FatalSourceError,
+    ReadAhead,
     RetriableSourceError,
     SkippableRecordError,
     gather_or_cancel,
@@ -163,6 +164,8 @@ class SupportBeeSource:
         self._viewer_agent_id: int | None = None
         self._reader_ahead: asyncio.subprocess.Process | None = None
         """The reader process, started with the job (estimate or people phases; it takes most of a second to start)."""
+        self._tickets_ahead: ReadAhead[Batch] | None = None
+        """The tickets phase's stream, begun during the earlier phases of a run that will start it afresh."""
 
     # -- checks ---------------------------------------------------------------------------------------------
 
@@ -245,7 +248,7 @@ class SupportBeeSource:
         if phase == "tickets":
             return self._ticket_batches(cursor, options, lookup)
         if phase == "agents":
-            return self._people_batches(cursor, options)
+            return self._people_batches(cursor, options, lookup)
         streams = {
             "teams": ("team", self.client.teams),
             "labels": ("label", self.client.labels),
@@ -258,7 +261,9 @@ class SupportBeeSource:
         kind, read = streams[phase]
         return self._chunked(phase, [(kind, read)], cursor)
 
-    async def _people_batches(self, cursor: Mapping[str, Any] | None, options: RunOptions) -> AsyncIterator[Batch]:
+    async def _people_batches(
+        self, cursor: Mapping[str, Any] | None, options: RunOptions, lookup: RefLookup
+    ) -> AsyncIterator[Batch]:
         await self._start_reader_ahead()
         await self.viewer()  # asked here, outside any write transaction, and only once
         steps: list[tuple[str, Any]] = [("agent", self.client.users)]
@@ -266,7 +271,21 @@ class SupportBeeSource:
             # Without a sample every customer is read; with one, only those the sampled tickets name.
             steps += [("company", self._groups_with_members), ("contact", self._customers_with_groups)]
         async for batch in self._chunked("agents", steps, cursor):
+            if batch.cursor["step"] > 0:  # every agent batch is committed: the engine asked for the next batch
+                await self._begin_tickets_ahead(options, lookup)
             yield batch
+        await self._begin_tickets_ahead(options, lookup)
+
+    async def _begin_tickets_ahead(self, options: RunOptions, lookup: RefLookup) -> None:
+        """Begin reading and mapping the tickets now, while customers and settings are written.
+
+        The people phase runs before the tickets phase in the same run only when that phase will start from its
+        beginning, so its stream is the one the tickets phase will ask for (:meth:`_ticket_batches` takes it over).
+        Mapping needs the token owner's agent, committed with the agent step. The tickets' first page is then ready
+        when their phase begins, rather than half a second after (a listing page and two requests per ticket)."""
+        if self._tickets_ahead is None:
+            viewer_agent_id = await self._viewer_agent(await self.viewer(), lookup, options)
+            self._tickets_ahead = ReadAhead(self._ticket_stream(None, options, viewer_agent_id), depth=1)
 
     async def _groups_with_members(self) -> AsyncIterator[JSON]:
         async for group in self.client.customer_groups():
@@ -315,30 +334,44 @@ class SupportBeeSource:
     async def _ticket_batches(
         self, cursor: Mapping[str, Any] | None, options: RunOptions, lookup: RefLookup
     ) -> AsyncIterator[Batch]:
-        """The ticket pages, each ticket mapped (see :data:`PLANNED`); in a reader process when configured."""
-        viewer = await self.viewer()
-        self._viewer_agent_id = await self._viewer_agent(viewer, lookup, options)
-        stream: AsyncGenerator[Batch, None]
-        if self.connection is None:
-            stream = planned_pages(self.client, cursor, options, self._viewer_agent_id)
+        """The ticket pages, each ticket mapped (see :data:`PLANNED`); in a reader process when configured. The stream
+        :meth:`_begin_tickets_ahead` began is the one a phase starting afresh asks for."""
+        ahead, self._tickets_ahead = self._tickets_ahead, None
+        stream: AsyncIterator[Batch]
+        if ahead is not None and cursor is None:
+            stream = ahead
         else:
-            reading = TicketReading(
-                connection=self.connection,
-                cursor=dict(cursor) if cursor else None,
-                options=options,
-                viewer_id=self._viewer_agent_id,
-            )
-            if self.reader == "process":
-                started, self._reader_ahead = self._reader_ahead, None
-                stream = stream_in_child(READ_TICKETS, reading, log_level=self.log_level, started=started)
-            else:
-                stream = read_tickets_with(reading, self.client.api.http)
+            if ahead is not None:
+                await ahead.aclose()
+            viewer_agent_id = await self._viewer_agent(await self.viewer(), lookup, options)
+            stream = self._ticket_stream(cursor, options, viewer_agent_id)
         async with contextlib.aclosing(stream) as batches:
             async for batch in batches:
                 yield batch
 
+    def _ticket_stream(
+        self, cursor: Mapping[str, Any] | None, options: RunOptions, viewer_agent_id: int | None
+    ) -> AsyncGenerator[Batch, None]:
+        self._viewer_agent_id = viewer_agent_id
+        if self.connection is None:
+            return planned_pages(self.client, cursor, options, viewer_agent_id)
+        reading = TicketReading(
+            connection=self.connection,
+            cursor=dict(cursor) if cursor else None,
+            options=options,
+            viewer_id=viewer_agent_id,
+        )
+        if self.reader == "process":
+            started, self._reader_ahead = self._reader_ahead, None
+            return stream_in_child(READ_TICKETS, reading, log_level=self.log_level, started=started)
+        return read_tickets_with(reading, self.client.api.http)
+
     async def aclose(self) -> None:
-        """Stop a reader process started ahead that the run did not get to use (it failed, or was cancelled)."""
+        """Stop what was started ahead that the run did not get to use (it failed, or was cancelled): the tickets'
+        stream begun during the earlier phases, a reader process."""
+        ahead, self._tickets_ahead = self._tickets_ahead, None
+        if ahead is not None:
+            await ahead.aclose()
         started, self._reader_ahead = self._reader_ahead, None
         if started is not None:
             await stop_child(started)
