@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -23,12 +24,14 @@ from bridge.outbound import (
     FatalSourceError,
     OutboundClient,
     QueryTokenAuth,
+    ReadAhead,
     RetriableSourceError,
     RetryPolicy,
     SkippableRecordError,
     Stream,
     gather_or_cancel,
     parse_retry_after,
+    read_ahead,
 )
 
 TOKEN = "s3cret-token"
@@ -560,3 +563,71 @@ async def test_downloads_are_capped(source: tuple[Source, str], http: aiohttp.Cl
         with pytest.raises(SkippableRecordError, match="cap"):
             await client.download(path, max_bytes=len(body) - 1, to_path=tmp_path / "partial")
         assert not (tmp_path / "partial").exists()
+
+
+# -- reading ahead ----------------------------------------------------------------------------------------------
+
+
+class Pages:
+    """An async generator of pages that records what it has made and whether it was closed."""
+
+    def __init__(self, count: int, fail_at: int | None = None) -> None:
+        self.count, self.fail_at = count, fail_at
+        self.made: list[int] = []
+        self.closed = False
+
+    async def __call__(self) -> AsyncIterator[int]:
+        try:
+            for number in range(self.count):
+                await asyncio.sleep(0)
+                if number == self.fail_at:
+                    raise SkippableRecordError(f"page {number} is gone")
+                self.made.append(number)
+                yield number
+        finally:
+            self.closed = True
+
+
+async def settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+async def test_reading_ahead_starts_at_once_and_stays_within_its_depth() -> None:
+    pages = Pages(10)
+    ahead = ReadAhead(pages(), depth=2)
+    await settle()
+    # Nothing asked yet: two pages wait in the queue and a third is made, waiting for room.
+    assert pages.made == [0, 1, 2]
+    assert [await anext(ahead) for _ in range(4)] == [0, 1, 2, 3]
+    await settle()
+    assert pages.made == [0, 1, 2, 3, 4, 5, 6]
+    assert [page async for page in ahead] == [4, 5, 6, 7, 8, 9]
+    await ahead.aclose()
+    assert pages.closed
+
+
+async def test_reading_ahead_raises_a_reading_error_where_its_page_would_have_come() -> None:
+    pages = Pages(10, fail_at=3)
+    ahead = ReadAhead(pages(), depth=1)
+    assert [await anext(ahead) for _ in range(3)] == [0, 1, 2]
+    with pytest.raises(SkippableRecordError, match="page 3 is gone"):
+        await anext(ahead)
+    assert [page async for page in ahead] == []  # finished: no more pages, no wait
+    await ahead.aclose()
+
+
+async def test_closing_a_read_ahead_stops_its_reading_and_closes_the_pages_unused_or_halfway() -> None:
+    unused = Pages(10)
+    ahead = ReadAhead(unused(), depth=1)
+    await settle()
+    await ahead.aclose()
+    assert unused.closed
+    assert unused.made == [0, 1]
+    assert [page async for page in ahead] == []
+
+    halfway = Pages(10)
+    async with contextlib.aclosing(read_ahead(halfway(), depth=1)) as pages:
+        assert await anext(pages) == 0
+    assert halfway.closed
+    assert len(halfway.made) <= 3

@@ -482,6 +482,49 @@ async def test_a_job_that_ends_before_its_tickets_leaves_no_reader_process_behin
             await settle(tenant)
 
 
+class InboxesWaitForTickets:
+    """Hold the inboxes phase's read of ``/emails`` (the second one: the estimate's is the first) until a page of
+    tickets is asked for, at most ``seconds``, and say whether one was: were the tickets being read meanwhile?"""
+
+    def __init__(self, seconds: float = 20.0) -> None:
+        self.seconds = seconds
+        self.emails = 0
+        self.ticket_page = asyncio.Event()
+        self.tickets_meanwhile: bool | None = None
+
+    async def __call__(self, seen: Seen) -> None:
+        if seen.path == "/tickets" and "page" in seen.query:
+            self.ticket_page.set()
+        elif seen.path == "/emails":
+            self.emails += 1
+            if self.emails == 2:
+                try:
+                    await asyncio.wait_for(self.ticket_page.wait(), self.seconds)
+                except TimeoutError:
+                    self.tickets_meanwhile = False
+                else:
+                    self.tickets_meanwhile = True
+
+
+@pytest.mark.parametrize("reader", READERS)
+async def test_the_tickets_are_read_while_the_customers_and_settings_are_written(tenant: Tenant, reader: str) -> None:
+    """Reading and mapping a page of tickets (its listing, two requests a ticket) is what the tickets phase would
+    wait for first: it begins once the agents are written, so the page is ready when the phase comes. The import is
+    the same, ticket for ticket."""
+    assert tenant.client.app[appkeys.SETTINGS].migration_reader_mode() == reader
+    hold = InboxesWaitForTickets()
+    fixture = SupportBeeFixture(tickets=6, on_request=hold)
+    desk = await bind(tenant)
+    async with fixture.serve() as url:
+        job = await run(tenant, url)
+    assert hold.emails == 2
+    assert hold.tickets_meanwhile is True
+    assert counts(job, "tickets") == {"created": 6, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0}
+    shown = await seen(desk, sorted(tickets_of(fixture)))
+    assert len(shown) == 6
+    assert all(item is not None for item in shown.values())
+
+
 @pytest.mark.parametrize("reader", READERS)
 async def test_a_cancelled_import_keeps_whole_pages_and_resumes_like_a_clean_one(
     tenant: Tenant, other: Tenant, reader: str
