@@ -1492,6 +1492,14 @@ MessagePart = Literal["ticket", "reply", "comment"]
 _STRIPPED: Final = TypeAdapter(Annotated[str, StringConstraints(strip_whitespace=True)])
 
 
+def _stripped(value: str) -> str:
+    """``value`` as ``MessageData`` stores it, surrounding whitespace stripped. Every character pydantic strips is
+    ``str.isspace``, so a text that neither starts nor ends with one is returned as it is, without a validation."""
+    if value and not value[0].isspace() and not value[-1].isspace():
+        return value
+    return _STRIPPED.validate_python(value)
+
+
 def _content_to_message(
     *,
     content: SBContent | None,
@@ -1516,7 +1524,7 @@ def _content_to_message(
     if created_at is not None:
         fields["created_at"] = created_at
     # As stored: surrounding whitespace stripped, exactly as MessageData strips it.
-    text = None if fields["content"] is None else _STRIPPED.validate_python(fields["content"])
+    text = None if fields["content"] is None else _stripped(fields["content"])
     sb: dict[str, Any] = {"part": part}
     if content.text is None and content.body is not None:
         sb["text_key"] = "body"
@@ -1599,10 +1607,10 @@ def reply_to_message(*, reply: SBReply) -> MessageImport:
     external_id = str(reply.id)
     replier, sender_kind = _author(reply.replier, what="reply", external_id=external_id)
     extra: dict[str, Any] = {}
-    wire = reply.model_dump(mode="json", by_alias=True, exclude_unset=True, include={"cc", "bcc", "summary"})
-    for key in ("cc", "bcc"):
-        if wire.get(key):
-            extra[key] = wire[key]
+    given = reply.model_fields_set
+    for key, users in (("cc", reply.cc), ("bcc", reply.bcc)):
+        if users and key in given:
+            extra[key] = [user.to_wire() for user in users]
     other = _extra_of(reply)
     if other:
         extra["extra"] = other
@@ -1614,7 +1622,7 @@ def reply_to_message(*, reply: SBReply) -> MessageImport:
         sender_kind=sender_kind,
         created_at=reply.created_at,
         extra_kept=extra,
-        summary=wire.get("summary", _MISSING),
+        summary=reply.summary if "summary" in given else _MISSING,
     )
     return MessageImport(
         external_id=external_id,

@@ -50,6 +50,9 @@ class ConversationImport:
 
     conversation: ConversationData
     messages: Sequence[MessageData]
+    sender_ids: Sequence[int | None] | None = None
+    """Each message's author (aligned with ``messages``), in place of its ``sender_id``: an importer that has the
+    messages as mapped need not copy each one to name its author."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -286,8 +289,9 @@ class BulkImportWrites(ConversationWrites):
         message_rows: list[dict[str, Any]] = []
         owners: list[int] = []
         for index, (item, row) in enumerate(zip(items, rows, strict=True)):
-            for message in item.messages:
-                message_rows.append(self._message_row(message, conversation_ids[index], row["inbox_id"]))
+            senders = item.sender_ids if item.sender_ids is not None else [m.sender_id for m in item.messages]
+            for message, sender_id in zip(item.messages, senders, strict=True):
+                message_rows.append(self._message_row(message, sender_id, conversation_ids[index], row["inbox_id"]))
                 owners.append(index)
         message_ids: list[list[int]] = [[] for _ in items]
         attachment_ids: list[list[list[int]]] = [[] for _ in items]
@@ -349,7 +353,9 @@ class BulkImportWrites(ConversationWrites):
             values["first_reply_created_at"] = first_reply
         return values
 
-    def _message_row(self, data: MessageData, conversation_id: int, inbox_id: int) -> dict[str, Any]:
+    def _message_row(
+        self, data: MessageData, sender_id: int | None, conversation_id: int, inbox_id: int
+    ) -> dict[str, Any]:
         if not (data.content or "").strip() and not data.attachments:
             raise Unprocessable("can't be blank", field="content", code="blank")
         created = self.stamp(data.created_at)
@@ -364,7 +370,7 @@ class BulkImportWrites(ConversationWrites):
             "content_attributes": data.content_attributes or {},
             "additional_attributes": data.additional_attributes or {},
             "sender_type": data.sender_type,
-            "sender_id": data.sender_id,
+            "sender_id": sender_id,
             "source_id": data.source_id,
             "status": data.status or "sent",
             "created_at": created,

@@ -595,6 +595,7 @@ class _BulkTickets(_PageLoad):
                 else:
                     fields["team_id"] = team[0]
             messages: list[MessageData] = []
+            senders: list[int | None] = []
             files: list[list[str]] = []
             loader.prefetched = plan.prefetched
             for _key, message in plan.messages:
@@ -603,11 +604,15 @@ class _BulkTickets(_PageLoad):
                     sender_id = contact_id if message.sender is None else contacts[message.sender.external_id]
                 else:
                     sender_id = agents.get(message.sender_external_id or "")
-                data, file_ids = await loader.message_to_write(message, sender_id)
+                # The author goes beside the message: only one with files is copied, to carry them.
+                data, file_ids = message.data, list[str]()
+                if data.attachments:
+                    data, file_ids = await loader.message_to_write(message, sender_id)
                 messages.append(data)
+                senders.append(sender_id)
                 files.append(file_ids)
             conversation = imported.conversation.model_copy(update=fields)
-            items.append(ConversationImport(conversation=conversation, messages=messages))
+            items.append(ConversationImport(conversation=conversation, messages=messages, sender_ids=senders))
             file_ids_of.append(files)
         written = await self.w.import_conversations(items)
         refs: list[NewExternalRef] = []

@@ -247,7 +247,7 @@ def plan_ticket(payload: JSON, *, viewer_id: int | None) -> TicketPlan:
     # Reply and comment ids are separate sequences at SupportBee: a comment's reference says it is one.
     messages += [(f"comment:{m.external_id}", m) for m in comments]
     # Replies and comments interleave by time; the ticket's own content comes first at equal times.
-    messages.sort(key=lambda pair: (_sort_time(pair[1]), 0 if pair[0].startswith("ticket:") else 1))
+    messages.sort(key=lambda pair: (*_sort_time(pair[1]), 0 if pair[0].startswith("ticket:") else 1))
     authors: dict[str, sb.SBUser] = {}
     for user in [*(r.replier for r in raw_replies), *(c.commenter for c in raw_comments)]:
         if user is not None and user.agent:
@@ -326,6 +326,7 @@ def message_fingerprint(message: sb.MessageImport) -> str:
     return digest.hexdigest()
 
 
-def _sort_time(message: sb.MessageImport) -> str:
+def _sort_time(message: sb.MessageImport) -> tuple[int, datetime | int]:
+    """A message's place in time: undated ones first, then by instant (a naive time is UTC)."""
     created = message.data.created_at
-    return "" if created is None else sb._utc(created).isoformat()
+    return (0, 0) if created is None else (1, sb._utc(created))

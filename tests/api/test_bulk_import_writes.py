@@ -81,6 +81,22 @@ async def test_imported_conversations_read_back_with_original_times_authors_and_
     assert {"billing", "vip"} <= {label["title"] for label in labels["payload"]}
 
 
+async def test_authors_given_beside_the_messages_are_the_ones_stored(tenant: Tenant) -> None:
+    # An importer names each message's author beside it (sender_ids) rather than copying every message; those
+    # authors win over the messages' own sender_id.
+    inbox_id, contact_id = await _people(tenant)
+    other = await tenant.contact(email=f"{uuid.uuid4().hex[:8]}@example.com")
+    item = _item(inbox_id, contact_id, tenant.user_id, None)
+    item = ConversationImport(
+        conversation=item.conversation, messages=item.messages, sender_ids=[other, tenant.user_id, None, contact_id]
+    )
+    async with tenant.store.writer(tenant.account_id, import_mode=True) as w:
+        (row,) = await w.import_conversations([item])
+    _, messages = await tenant.call("GET", f"/conversations/{row.display_id}/messages", expect=200)
+    senders = [m["sender_id"] for m in messages["payload"]]
+    assert senders == [other, tenant.user_id, None, contact_id]
+
+
 async def test_wanted_display_ids_are_kept_where_free_and_native_ids_continue_after_an_imported_run(
     tenant: Tenant,
 ) -> None:

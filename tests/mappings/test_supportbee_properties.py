@@ -243,3 +243,15 @@ def test_the_summary_check_agrees_with_summarizing_the_text(text: str, kind: str
     summary = {"summarized": sb.summarize(text), "breaks as spaces": text.replace("\n\n", " "), "other": other}[kind]
     assert sb.is_summary_of(summary, text) == (summary == sb.summarize(text))
     assert sb.is_summary_of(None, text) is False
+
+
+def test_a_message_s_text_is_stripped_of_every_character_pydantic_strips() -> None:
+    # A text is stripped as MessageData strips it; the mapping skips pydantic when the text's first and last
+    # characters are not str.isspace. Every character pydantic strips must be one of those, at either end.
+    stripped = sb._STRIPPED.validate_python
+    for code in itertools.chain(range(0xD800), range(0xE000, 0x110000)):
+        char = chr(code)
+        for text in (f"{char}a", f"a{char}"):
+            assert sb._stripped(text) == stripped(text), hex(code)
+    assert sb._stripped(" \u3000text\n\n") == "text"
+    assert sb._stripped("") == ""
